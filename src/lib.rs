@@ -1,0 +1,9 @@
+//! scimitar: a SCIM 2.0 conformance test harness.
+//!
+//! Data flows one way: suite files → loaded model ([`suite`]) → runner
+//! ([`runner`], over [`http`]) → results → reports ([`report`]). The reference
+//! server ([`server`]) shares SCIM knowledge ([`scim`]) with the checks but
+//! never depends on the runner.
+
+pub mod scim;
+pub mod server;
