@@ -117,10 +117,10 @@ pub fn coerce_attribute(value: &mut Value, attr: &Attribute) {
         }
         if let Value::Array(items) = value {
             for item in items {
-                coerce_single(item, attr);
+                coerce_element(item, attr);
             }
         } else {
-            coerce_single(value, attr);
+            coerce_element(value, attr);
         }
     } else {
         if attr.is_complex()
@@ -130,11 +130,12 @@ pub fn coerce_attribute(value: &mut Value, attr: &Attribute) {
             let only = items.remove(0);
             *value = only;
         }
-        coerce_single(value, attr);
+        coerce_element(value, attr);
     }
 }
 
-fn coerce_single(value: &mut Value, attr: &Attribute) {
+/// Coerces one value (one element, for a multi-valued attribute).
+pub fn coerce_element(value: &mut Value, attr: &Attribute) {
     match attr.ty {
         AttrType::Boolean => {
             if let Some(b) = value.as_str().and_then(parse_bool) {

@@ -614,6 +614,13 @@ impl Filter {
         self.eval(resource, Scope::Resource(schema))
     }
 
+    /// Does one element of a multi-valued complex attribute match this
+    /// filter (the `[...]` of a value path)? `parent` is that attribute's
+    /// definition, used for sub-attribute types and case-exactness.
+    pub fn matches_element(&self, element: &Value, parent: Option<&'static Attribute>) -> bool {
+        self.eval(element, Scope::Complex(parent))
+    }
+
     fn eval(&self, node: &Value, scope: Scope<'_>) -> bool {
         match self {
             Filter::And(parts) => parts.iter().all(|p| p.eval(node, scope)),

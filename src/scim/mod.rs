@@ -5,6 +5,7 @@
 pub mod attr;
 pub mod error;
 pub mod filter;
+pub mod patch;
 pub mod path;
 pub mod schema;
 pub mod urn;
