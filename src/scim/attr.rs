@@ -4,6 +4,10 @@
 
 use serde_json::{Map, Value};
 
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::error::{ScimError, ScimType};
 use super::schema::{AttrType, Attribute, ResourceSchema};
 
 /// The key in `map` equal to `name` ignoring ASCII case; an exact match wins.
@@ -184,6 +188,102 @@ pub fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
+/// Checks a (coerced) value against its definition; `whole` means the
+/// value is the entire attribute, so a multi-valued one may be an array.
+pub fn check_value(v: &Value, def: &Attribute, whole: bool, name: &str) -> Result<(), ScimError> {
+    if v.is_null() {
+        return Ok(());
+    }
+    if whole && def.multi_valued {
+        if let Value::Array(items) = v {
+            return items
+                .iter()
+                .try_for_each(|i| check_value(i, def, false, name));
+        }
+        return check_value(v, def, false, name);
+    }
+    let ok = match def.ty {
+        AttrType::String | AttrType::Reference | AttrType::Binary => v.is_string(),
+        AttrType::DateTime => v
+            .as_str()
+            .is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok()),
+        AttrType::Boolean => v.is_boolean(),
+        AttrType::Integer => v.is_i64() || v.is_u64(),
+        AttrType::Decimal => v.is_number(),
+        AttrType::Complex => match v.as_object() {
+            Some(obj) => {
+                for (k, sv) in obj {
+                    if let Some(sd) = def.sub_attribute(k) {
+                        check_value(sv, sd, true, &format!("{name}.{}", sd.name))?;
+                    }
+                }
+                true
+            }
+            None => false,
+        },
+    };
+    if ok {
+        Ok(())
+    } else {
+        let expected = match def.ty {
+            AttrType::Complex => "an object".to_string(),
+            AttrType::DateTime => "an RFC 3339 dateTime string".to_string(),
+            t => format!("a {}", t.as_str()),
+        };
+        Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("\"{name}\" must be {expected}, got {v}"),
+        ))
+    }
+}
+
+/// Validates a (coerced) resource body for create/replace: required
+/// attributes present and non-empty (RFC 7643 §2.2), known attributes of
+/// their declared types. Read-only attributes are not rejected: RFC 7644
+/// §3.3 says the server ignores them on create.
+pub fn validate(resource: &Value, schema: &ResourceSchema) -> Result<(), ScimError> {
+    let Some(map) = resource.as_object() else {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            "a resource must be a JSON object",
+        ));
+    };
+    let missing = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.is_empty(),
+        _ => false,
+    };
+    for a in schema.core.attributes.iter().filter(|a| a.required) {
+        if missing(get_ci(map, a.name)) {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidValue,
+                format!("\"{}\" is required", a.name),
+            ));
+        }
+    }
+    for (key, v) in map {
+        if let Some(ext) = schema.extension(key) {
+            if let Some(obj) = v.as_object() {
+                for (k, sv) in obj {
+                    if let Some(def) = ext.attribute(k) {
+                        check_value(sv, def, true, def.name)?;
+                    }
+                }
+            } else if !v.is_null() {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("\"{}\" must be an object", ext.id),
+                ));
+            }
+        } else if let Some(found) = schema.top_level(None, key)
+            && found.extension.is_none()
+        {
+            check_value(v, found.attribute, true, found.attribute.name)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -243,6 +343,29 @@ mod tests {
             u["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"],
             json!({"$ref": "http://x/Users/1", "value": "1"})
         );
+    }
+
+    #[test]
+    fn validates_created_resources() {
+        let rs = ResourceSchema::users();
+        let mut ok = json!({"userName": "a", "active": "true", "emails": [{"value": "x", "primary": true}],
+                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"manager": "m"}});
+        coerce(&mut ok, &rs);
+        assert_eq!(validate(&ok, &rs), Ok(()));
+        for bad in [
+            json!({"displayName": "no userName"}),
+            json!({"userName": ""}),
+            json!({"userName": "a", "active": "maybe"}),
+            json!({"userName": "a", "name": "x"}),
+            json!({"userName": "a", "emails": [{"value": 1}]}),
+            json!({"userName": "a", "meta": {"created": "yesterday"}}),
+            json!({"userName": "a", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": "x"}),
+        ] {
+            let e = validate(&bad, &rs).expect_err(&bad.to_string());
+            assert_eq!(e.scim_type, Some(ScimType::InvalidValue), "{bad}");
+        }
+        assert!(validate(&json!({"displayName": "g"}), &ResourceSchema::groups()).is_ok());
+        assert!(validate(&json!({"members": []}), &ResourceSchema::groups()).is_err());
     }
 
     #[test]

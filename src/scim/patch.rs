@@ -8,16 +8,15 @@
 //! ("the entire request fails", RFC 7644 §3.5.2).
 
 use serde_json::{Map, Value};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::attr::{
-    coerce_attribute, coerce_element, get_ci, insert_ci, key_ci, remove_ci, value_get_ci,
+    check_value, coerce_attribute, coerce_element, get_ci, insert_ci, key_ci, remove_ci,
+    value_get_ci,
 };
 use super::error::{ScimError, ScimType};
 use super::filter::{CompareOp, Filter};
 use super::path::{self, AttrPath};
-use super::schema::{AttrType, Attribute, Located, Mutability, ResourceSchema, Schema};
+use super::schema::{Attribute, Located, Mutability, ResourceSchema, Schema};
 use super::urn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -710,54 +709,6 @@ fn strip_nulls(v: &mut Value) {
         }
         Value::Array(a) => a.iter_mut().for_each(strip_nulls),
         _ => {}
-    }
-}
-
-/// Checks a (coerced) value against its definition; `whole` means the
-/// value is the entire attribute, so a multi-valued one may be an array.
-fn check_value(v: &Value, def: &Attribute, whole: bool, name: &str) -> Result<(), ScimError> {
-    if v.is_null() {
-        return Ok(());
-    }
-    if whole && def.multi_valued {
-        if let Value::Array(items) = v {
-            return items
-                .iter()
-                .try_for_each(|i| check_value(i, def, false, name));
-        }
-        return check_value(v, def, false, name);
-    }
-    let ok = match def.ty {
-        AttrType::String | AttrType::Reference | AttrType::Binary => v.is_string(),
-        AttrType::DateTime => v
-            .as_str()
-            .is_some_and(|s| OffsetDateTime::parse(s, &Rfc3339).is_ok()),
-        AttrType::Boolean => v.is_boolean(),
-        AttrType::Integer => v.is_i64() || v.is_u64(),
-        AttrType::Decimal => v.is_number(),
-        AttrType::Complex => match v.as_object() {
-            Some(obj) => {
-                for (k, sv) in obj {
-                    if let Some(sd) = def.sub_attribute(k) {
-                        check_value(sv, sd, true, &format!("{name}.{}", sd.name))?;
-                    }
-                }
-                true
-            }
-            None => false,
-        },
-    };
-    if ok {
-        Ok(())
-    } else {
-        let expected = match def.ty {
-            AttrType::Complex => "an object".to_string(),
-            AttrType::DateTime => "an RFC 3339 dateTime string".to_string(),
-            t => format!("a {}", t.as_str()),
-        };
-        Err(invalid_value(format!(
-            "\"{name}\" must be {expected}, got {v}"
-        )))
     }
 }
 
