@@ -2,5 +2,9 @@
 //! URNs, error messages, schemas, attribute paths, the filter grammar and
 //! PATCH application (RFC 7643, RFC 7644).
 
+pub mod attr;
 pub mod error;
+pub mod filter;
+pub mod path;
+pub mod schema;
 pub mod urn;
