@@ -406,6 +406,22 @@ async fn string_booleans_and_okta_create_body_are_accepted() {
     assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
     assert_eq!(a.body["active"], true);
     assert!(a.body.get("password").is_none());
+    // Entra's [MS-REF] posts "active":"True"; keys are case-insensitive.
+    let a = h
+        .post(
+            "/Users",
+            json!({"schemas":[USER],"UserName":"strbool@example.com","active":"True"}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.body);
+    assert_eq!(a.body["active"], true);
+    assert_eq!(a.body["userName"], "strbool@example.com");
+    h.post(
+        "/Users",
+        json!({"schemas":[USER],"userName":"badbool@example.com","active":"maybe"}),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
     // Entra's explicit nulls mean "unassigned".
     let entra = json!({"schemas":[USER,ENTERPRISE],"externalId":"0a21f0f2","userName":"Test_User_00aa","active":true,"emails":[{"primary":true,"type":"work","value":"t@testuser.com"}],"meta":{"resourceType":"User"},"name":{"formatted":"givenName familyName","familyName":"familyName","givenName":"givenName"},"roles":[],"addresses":null,"phoneNumbers":null});
     let a = h.post("/Users", entra).await;
@@ -796,4 +812,178 @@ async fn shutdown_stops_serving() {
             .await
             .is_err()
     );
+}
+
+#[tokio::test]
+async fn filters_select_and_invalid_filters_are_rejected() {
+    let h = start(None).await;
+    let a = h
+        .post(
+            "/Users",
+            json!({"schemas":[USER],"userName":"Alice@Example.com","externalId":"ext-a","active":true,
+                   "emails":[{"value":"alice@work.example","type":"work"}]}),
+        )
+        .await
+        .body;
+    h.post(
+        "/Users",
+        json!({"schemas":[USER],"userName":"bob@example.com","active":false}),
+    )
+    .await;
+    let search = |f: &str| format!("/Users?filter={}", enc(f));
+
+    let by_name = h.get(&search("userName eq \"alice@example.com\"")).await;
+    assert_eq!(by_name.status, StatusCode::OK);
+    assert_eq!(by_name.body["totalResults"], 1);
+    assert_eq!(by_name.body["Resources"][0]["id"], a["id"]);
+    // Entra's Test Connection: no match is an empty ListResponse.
+    let none = h
+        .get(&search(
+            "userName eq \"00000000-0000-0000-0000-000000000000\"",
+        ))
+        .await;
+    assert_eq!(none.status, StatusCode::OK);
+    assert_eq!(none.body["totalResults"], 0);
+    assert_eq!(none.body["Resources"], json!([]));
+    let typed = h
+        .get(&search(
+            "emails[type eq \"work\"].value eq \"alice@work.example\"",
+        ))
+        .await;
+    assert_eq!(typed.body["totalResults"], 1);
+    let and = h
+        .get(&search("externalId eq \"ext-a\" and active eq true"))
+        .await;
+    assert_eq!(and.body["totalResults"], 1);
+    let inactive = h.get(&search("active eq false")).await;
+    assert_eq!(inactive.body["Resources"][0]["userName"], "bob@example.com");
+    // The wire form Entra uses for groups: '+' for spaces.
+    h.create_group("TEST", &[]).await;
+    let g = h
+        .get("/Groups?excludedAttributes=members&filter=displayName+eq+%22TEST%22")
+        .await;
+    assert_eq!(g.body["totalResults"], 1);
+    assert!(g.body["Resources"][0].get("members").is_none());
+
+    h.get(&search("userName eq"))
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    h.get(&search("userName zz \"x\""))
+        .await
+        .assert_error(400, Some("invalidFilter"));
+}
+
+#[tokio::test]
+async fn sort_by_and_sort_order() {
+    let h = start(None).await;
+    for (name, nick) in [("b@x", Some("m")), ("C@x", None), ("a@x", Some("z"))] {
+        let mut body = json!({"schemas":[USER],"userName":name});
+        if let Some(n) = nick {
+            body["nickName"] = json!(n);
+        }
+        assert_eq!(h.post("/Users", body).await.status, StatusCode::CREATED);
+    }
+    let names = |a: &Answer| -> Vec<String> {
+        a.body["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["userName"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        names(&h.get("/Users?sortBy=userName").await),
+        ["a@x", "b@x", "C@x"]
+    );
+    assert_eq!(
+        names(&h.get("/Users?sortBy=userName&sortOrder=descending").await),
+        ["C@x", "b@x", "a@x"]
+    );
+    // Missing values last.
+    assert_eq!(
+        names(&h.get("/Users?sortBy=nickName").await),
+        ["b@x", "a@x", "C@x"]
+    );
+    // Unsorted: creation order.
+    assert_eq!(names(&h.get("/Users").await), ["b@x", "C@x", "a@x"]);
+    h.get("/Users?sortBy=userName&sortOrder=sideways")
+        .await
+        .assert_error(400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn search_requests_over_post() {
+    let h = start(None).await;
+    let u = h.create_user("searcher@example.com").await;
+    h.create_user("other@example.com").await;
+    let g = h
+        .create_group("searchers", &[u["id"].as_str().unwrap()])
+        .await;
+    let users = h
+        .post(
+            "/Users/.search",
+            json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                   "filter":"userName sw \"search\"","attributes":["userName"],"startIndex":1,"count":10}),
+        )
+        .await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.body);
+    assert_eq!(users.body["totalResults"], 1);
+    assert_eq!(
+        users.body["Resources"][0],
+        json!({"schemas":[USER],"id":u["id"],"userName":"searcher@example.com"})
+    );
+    // Root search spans both resource types, in creation order.
+    let all = h
+        .post(
+            "/.search",
+            json!({"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"]}),
+        )
+        .await;
+    assert_eq!(all.body["totalResults"], 3);
+    assert_eq!(all.body["Resources"][2]["id"], g["id"]);
+    let groups_only = h
+        .post(
+            "/.search",
+            json!({"filter": "displayName eq \"searchers\"", "excludedAttributes": ["members"]}),
+        )
+        .await;
+    assert_eq!(groups_only.body["totalResults"], 1);
+    assert!(groups_only.body["Resources"][0].get("members").is_none());
+    h.post("/.search", json!({"schemas":[PATCH_OP]}))
+        .await
+        .assert_error(400, Some("invalidSyntax"));
+    h.post("/Users/.search", json!({"filter":"userName eq"}))
+        .await
+        .assert_error(400, Some("invalidFilter"));
+    h.get("/.search").await.assert_error(405, None);
+}
+
+#[tokio::test]
+async fn schemas_endpoint_lists_published_schemas() {
+    let h = start(None).await;
+    let list = h.get("/Schemas").await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert_eq!(list.body["schemas"], json!([LIST]));
+    let ids: Vec<&str> = list.body["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for id in [USER, GROUP, ENTERPRISE] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    assert!(
+        list.body["Resources"][0]["attributes"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    );
+    let user = h.get(&format!("/Schemas/{USER}")).await;
+    assert_eq!(user.status, StatusCode::OK);
+    assert_eq!(user.body["id"], USER);
+    assert_eq!(
+        user.body["meta"]["location"],
+        json!(h.url(&format!("/Schemas/{USER}")))
+    );
+    h.get("/Schemas/urn:nope").await.assert_error(404, None);
 }

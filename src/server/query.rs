@@ -138,15 +138,27 @@ impl ListQuery {
             }
         }
         if let Some(sort_by) = &self.sort_by {
-            // A stable sort keeps creation order among equal keys.
-            matched.sort_by(|a, b| {
-                let order = scim_glue::compare_for_sort(sort_by, &a.body, a.kind, &b.body, b.kind);
-                if self.descending {
-                    order.reverse()
-                } else {
-                    order
+            let path = scim_glue::parse_sort_by(sort_by)?;
+            let mut keyed: Vec<(Value, _)> = matched
+                .into_iter()
+                .map(|r| (scim_glue::sort_value(&path, &r.body, r.kind), r))
+                .collect();
+            // A stable sort keeps creation order among equal keys; missing
+            // values go last in either order.
+            keyed.sort_by(|(a, ra), (b, _)| match (a.is_null(), b.is_null()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                _ => {
+                    let order = scim_glue::compare_sort_values(&path, ra.kind, a, b);
+                    if self.descending {
+                        order.reverse()
+                    } else {
+                        order
+                    }
                 }
             });
+            matched = keyed.into_iter().map(|(_, r)| r).collect();
         }
         let total = matched.len();
         let count = self.count.unwrap_or(MAX_RESULTS);

@@ -10,8 +10,13 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+pub(crate) use crate::scim::attr::get_ci;
+use crate::scim::attr::remove_ci;
 use crate::scim::error::{ScimError, ScimType};
+use crate::scim::schema::{self, AttrType, Attribute, Mutability, Returned, Uniqueness};
 use crate::scim::urn;
+
+use super::scim_glue;
 
 /// The two resource types the server hosts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,22 +56,6 @@ impl Kind {
         match self {
             Kind::User => &[urn::ENTERPRISE_USER],
             Kind::Group => &[],
-        }
-    }
-
-    /// The attribute that must be present and non-empty.
-    fn required_attribute(self) -> &'static str {
-        match self {
-            Kind::User => "userName",
-            Kind::Group => "displayName",
-        }
-    }
-
-    /// Top-level attributes the server owns: ignored when a client sends them.
-    fn read_only(self) -> &'static [&'static str] {
-        match self {
-            Kind::User => &["id", "meta", "groups"],
-            Kind::Group => &["id", "meta"],
         }
     }
 }
@@ -114,18 +103,6 @@ enum Mode<'a> {
     Replace(&'a Map<String, Value>),
     /// The result of applying a PATCH to the stored data.
     Patched,
-}
-
-/// Case-insensitive lookup of a key in a JSON object (RFC 7643 §2.1).
-pub(crate) fn get_ci<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
-}
-
-fn remove_ci(obj: &mut Map<String, Value>, key: &str) -> Option<Value> {
-    let found = obj.keys().find(|k| k.eq_ignore_ascii_case(key)).cloned()?;
-    obj.remove(&found)
 }
 
 fn now() -> String {
@@ -256,7 +233,7 @@ impl Store {
         super::check_message_schema(message, urn::PATCH_OP)?;
         let mut working = Value::Object(existing.data.clone());
         working["id"] = json!(id);
-        super::scim_glue::apply_patch(kind, &mut working, patch)?;
+        scim_glue::apply_patch(kind, &mut working, patch)?;
         let data = self.prepare(kind, working, Mode::Patched, Some(id))?;
         self.commit(id, data);
         self.render_id(kind, id, base)
@@ -314,7 +291,18 @@ impl Store {
     pub(crate) fn render(&self, id: &str, stored: &Stored, base: &str) -> Rendered {
         let kind = stored.kind;
         let mut obj = stored.data.clone();
-        obj.remove("password");
+        let rs = scim_glue::schema(kind);
+        let never = |a: &&Attribute| a.returned == Returned::Never;
+        for attr in rs.core.attributes.iter().filter(never) {
+            obj.remove(attr.name);
+        }
+        for ext in &rs.extensions {
+            if let Some(Value::Object(data)) = obj.get_mut(ext.id) {
+                for attr in ext.attributes.iter().filter(never) {
+                    data.remove(attr.name);
+                }
+            }
+        }
         obj.insert("id".into(), json!(id));
         match kind {
             Kind::User => {
@@ -406,7 +394,7 @@ impl Store {
             ));
         };
         let mut value = Value::Object(std::mem::take(&mut obj));
-        super::scim_glue::coerce(kind, &mut value);
+        scim_glue::coerce(kind, &mut value);
         drop_nulls(&mut value);
         let Value::Object(mut obj) = value else {
             return Err(ScimError::bad_request(
@@ -414,10 +402,24 @@ impl Store {
                 "not an object",
             ));
         };
-        for attr in kind.read_only() {
-            remove_ci(&mut obj, attr);
+        let rs = scim_glue::schema(kind);
+        let read_only = |a: &&Attribute| a.mutability == Mutability::ReadOnly;
+        for attr in rs
+            .core
+            .attributes
+            .iter()
+            .chain(schema::common_attributes())
+            .filter(read_only)
+        {
+            remove_ci(&mut obj, attr.name);
         }
-        super::scim_glue::canonicalize_keys(kind, &mut obj);
+        for ext in &rs.extensions {
+            if let Some(Value::Object(data)) = obj.get_mut(ext.id) {
+                for attr in ext.attributes.iter().filter(read_only) {
+                    remove_ci(data, attr.name);
+                }
+            }
+        }
 
         // `schemas` lists the core schema and the extensions actually used;
         // unknown URIs a client adds (Entra's ADSCIM group URI) are dropped,
@@ -442,71 +444,88 @@ impl Store {
         }
         obj.insert("schemas".into(), Value::Array(schemas));
 
-        let required = kind.required_attribute();
-        match obj.get(required) {
-            Some(Value::String(s)) if !s.trim().is_empty() => {}
-            Some(Value::String(_)) | None => {
+        for attr in rs.core.attributes.iter().filter(|a| a.required) {
+            let ok = match obj.get(attr.name) {
+                None => false,
+                Some(Value::String(s)) => !s.trim().is_empty(),
+                Some(Value::Array(items)) => !items.is_empty(),
+                Some(_) => true,
+            };
+            if !ok {
                 return Err(ScimError::bad_request(
                     ScimType::InvalidValue,
-                    format!("{required} is required"),
-                ));
-            }
-            Some(_) => {
-                return Err(ScimError::bad_request(
-                    ScimType::InvalidValue,
-                    format!("{required} must be a string"),
+                    format!("{} is required", attr.name),
                 ));
             }
         }
-
-        if let Mode::Replace(previous) = mode
-            && !obj.contains_key("password")
-            && let Some(pw) = previous.get("password")
-        {
-            // password is writeOnly: a client cannot read it back to resend it.
-            obj.insert("password".into(), pw.clone());
+        if let Mode::Replace(previous) = mode {
+            // Attributes never returned (password) cannot be read back and
+            // resent by the client, so a PUT that omits them keeps them.
+            for attr in rs
+                .core
+                .attributes
+                .iter()
+                .filter(|a| a.returned == Returned::Never)
+            {
+                if !obj.contains_key(attr.name)
+                    && let Some(old) = previous.get(attr.name)
+                {
+                    obj.insert(attr.name.to_string(), old.clone());
+                }
+            }
         }
-        if let Some(pw) = obj.get("password")
-            && !pw.is_string()
-        {
-            return Err(ScimError::bad_request(
-                ScimType::InvalidValue,
-                "password must be a string",
-            ));
-        }
-
-        if kind == Kind::User {
-            self.check_user_name_unique(&obj, self_id)?;
-        }
+        self.check_unique(kind, &obj, self_id)?;
         if kind == Kind::Group {
             let members = self.resolve_members(obj.remove("members"), self_id)?;
             obj.insert("members".into(), Value::Array(members));
         }
+        for attr in &rs.core.attributes {
+            if let Some(value) = obj.get(attr.name) {
+                check_type(attr, value)?;
+            }
+        }
         Ok(obj)
     }
 
-    fn check_user_name_unique(
+    /// Enforces `uniqueness: server` of the core schema's attributes
+    /// (`userName`), case-insensitively unless the attribute is caseExact.
+    fn check_unique(
         &self,
+        kind: Kind,
         obj: &Map<String, Value>,
         self_id: Option<&str>,
     ) -> Result<(), ScimError> {
-        let Some(name) = obj.get("userName").and_then(Value::as_str) else {
-            return Ok(());
-        };
-        let taken = self.resources.iter().any(|(id, s)| {
-            s.kind == Kind::User
-                && Some(id.as_str()) != self_id
-                && s.data
-                    .get("userName")
-                    .and_then(Value::as_str)
-                    .is_some_and(|other| other.to_lowercase() == name.to_lowercase())
-        });
-        if taken {
-            return Err(ScimError::new(
-                409,
-                Some(ScimType::Uniqueness),
-                format!("userName {name:?} is already taken"),
-            ));
+        let unique = scim_glue::schema(kind)
+            .core
+            .attributes
+            .iter()
+            .filter(|a| a.uniqueness == Uniqueness::Server && a.ty == AttrType::String);
+        for attr in unique {
+            let Some(mine) = obj.get(attr.name).and_then(Value::as_str) else {
+                continue;
+            };
+            let same = |other: &str| {
+                if attr.case_exact {
+                    other == mine
+                } else {
+                    other.to_lowercase() == mine.to_lowercase()
+                }
+            };
+            let taken = self.resources.iter().any(|(id, s)| {
+                s.kind == kind
+                    && Some(id.as_str()) != self_id
+                    && s.data
+                        .get(attr.name)
+                        .and_then(Value::as_str)
+                        .is_some_and(same)
+            });
+            if taken {
+                return Err(ScimError::new(
+                    409,
+                    Some(ScimType::Uniqueness),
+                    format!("{} {mine:?} is already taken", attr.name),
+                ));
+            }
         }
         Ok(())
     }
@@ -561,6 +580,40 @@ impl Store {
             out.push(json!({ "value": value, "type": target.kind.name() }));
         }
         Ok(out)
+    }
+}
+
+/// A light type check of a top-level value against its definition, so a
+/// resource never stores what its published schema says it cannot hold.
+fn check_type(attr: &Attribute, value: &Value) -> Result<(), ScimError> {
+    let single_ok = |v: &Value| match attr.ty {
+        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => {
+            v.is_string()
+        }
+        AttrType::Boolean => v.is_boolean(),
+        AttrType::Integer => v.is_i64() || v.is_u64(),
+        AttrType::Decimal => v.is_number(),
+        AttrType::Complex => v.is_object(),
+    };
+    let ok = if attr.multi_valued {
+        value
+            .as_array()
+            .is_some_and(|items| items.iter().all(single_ok))
+    } else {
+        single_ok(value)
+    };
+    if ok {
+        Ok(())
+    } else {
+        let shape = if attr.multi_valued {
+            "an array of "
+        } else {
+            ""
+        };
+        Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("{} must be {shape}{}", attr.name, attr.ty.as_str()),
+        ))
     }
 }
 
