@@ -1,0 +1,678 @@
+//! The in-memory resource store: validation of incoming resources, uniqueness,
+//! versions (ETags), group membership and rendering of the SCIM representation.
+//!
+//! Every operation here is synchronous and runs under one lock held by the
+//! caller, so a uniqueness check and the insert that follows it are atomic.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub(crate) use crate::scim::attr::get_ci;
+use crate::scim::attr::remove_ci;
+use crate::scim::error::{ScimError, ScimType};
+use crate::scim::schema::{self, AttrType, Attribute, Mutability, Returned, Uniqueness};
+use crate::scim::urn;
+
+use super::scim_glue;
+
+/// The two resource types the server hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    User,
+    Group,
+}
+
+impl Kind {
+    pub(crate) const ALL: [Kind; 2] = [Kind::User, Kind::Group];
+
+    /// The resource type name (`meta.resourceType`, `/ResourceTypes/{name}`).
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::User => "User",
+            Kind::Group => "Group",
+        }
+    }
+
+    /// The endpoint, without the leading slash.
+    pub(crate) fn endpoint(self) -> &'static str {
+        match self {
+            Kind::User => "Users",
+            Kind::Group => "Groups",
+        }
+    }
+
+    pub(crate) fn core_schema(self) -> &'static str {
+        match self {
+            Kind::User => urn::USER,
+            Kind::Group => urn::GROUP,
+        }
+    }
+
+    /// Schema extensions this resource type accepts.
+    pub(crate) fn extensions(self) -> &'static [&'static str] {
+        match self {
+            Kind::User => &[urn::ENTERPRISE_USER],
+            Kind::Group => &[],
+        }
+    }
+}
+
+/// One stored resource. `data` holds the client-controlled attributes
+/// (including `password`, never rendered); `id`, `meta` and computed
+/// attributes are added when rendering.
+#[derive(Debug, Clone)]
+pub(crate) struct Stored {
+    pub(crate) kind: Kind,
+    seq: u64,
+    data: Map<String, Value>,
+    created: String,
+    last_modified: String,
+    version: u64,
+}
+
+impl Stored {
+    /// The weak ETag of the current version.
+    pub(crate) fn etag(&self) -> String {
+        format!("W/\"{}\"", self.version)
+    }
+}
+
+/// A rendered resource with the headers that go with it.
+#[derive(Debug, Clone)]
+pub(crate) struct Rendered {
+    pub(crate) kind: Kind,
+    pub(crate) body: Value,
+    pub(crate) location: String,
+    pub(crate) etag: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Store {
+    resources: HashMap<String, Stored>,
+    next_seq: u64,
+    next_version: u64,
+}
+
+/// How an incoming representation relates to what is stored.
+enum Mode<'a> {
+    Create,
+    /// PUT: the previous data, for write-only attributes the client cannot resend.
+    Replace(&'a Map<String, Value>),
+    /// The result of applying a PATCH to the stored data.
+    Patched,
+}
+
+fn now() -> String {
+    let now = OffsetDateTime::now_utc();
+    // Millisecond precision is plenty and keeps timestamps readable.
+    let now = now
+        .replace_nanosecond(now.nanosecond() / 1_000_000 * 1_000_000)
+        .unwrap_or(now);
+    now.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Drops `null` values (RFC 7643 §2.5: null means unassigned), recursively.
+fn drop_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(drop_nulls);
+        }
+        Value::Array(items) => {
+            items.retain(|v| !v.is_null());
+            items.iter_mut().for_each(drop_nulls);
+        }
+        _ => {}
+    }
+}
+
+/// Whether an If-Match / If-None-Match header value matches an ETag. Weak
+/// comparison: SCIM versions are weak ETags (RFC 7644 §3.14).
+pub(crate) fn etag_matches(header: &str, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let current = bare(etag);
+    header
+        .split(',')
+        .any(|candidate| candidate.trim() == "*" || bare(candidate) == current)
+}
+
+impl Store {
+    pub(crate) fn get(&self, kind: Kind, id: &str) -> Result<&Stored, ScimError> {
+        self.resources
+            .get(id)
+            .filter(|s| s.kind == kind)
+            .ok_or_else(|| ScimError::not_found(format!("{} {id} not found", kind.name())))
+    }
+
+    /// Every resource of the given kinds, in creation order.
+    pub(crate) fn all(&self, kinds: &[Kind]) -> Vec<(&str, &Stored)> {
+        let mut all: Vec<(&str, &Stored)> = self
+            .resources
+            .iter()
+            .filter(|(_, s)| kinds.contains(&s.kind))
+            .map(|(id, s)| (id.as_str(), s))
+            .collect();
+        all.sort_by_key(|(_, s)| s.seq);
+        all
+    }
+
+    fn bump_version(&mut self) -> u64 {
+        self.next_version += 1;
+        self.next_version
+    }
+
+    pub(crate) fn create(
+        &mut self,
+        kind: Kind,
+        body: Value,
+        base: &str,
+    ) -> Result<Rendered, ScimError> {
+        require_schemas(kind, &body)?;
+        let data = self.prepare(kind, body, Mode::Create, None)?;
+        let id = uuid::Uuid::new_v4().to_string();
+        let stamp = now();
+        self.next_seq += 1;
+        let version = self.bump_version();
+        let stored = Stored {
+            kind,
+            seq: self.next_seq,
+            data,
+            created: stamp.clone(),
+            last_modified: stamp,
+            version,
+        };
+        self.resources.insert(id.clone(), stored);
+        self.render_id(kind, &id, base)
+    }
+
+    pub(crate) fn replace(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        body: Value,
+        if_match: Option<&str>,
+        base: &str,
+    ) -> Result<Rendered, ScimError> {
+        let existing = self.get(kind, id)?;
+        check_if_match(existing, if_match)?;
+        require_schemas(kind, &body)?;
+        if let Some(sent) = body.get("id").and_then(Value::as_str)
+            && sent != id
+        {
+            return Err(ScimError::bad_request(
+                ScimType::Mutability,
+                format!("id is immutable: body has {sent:?}, URL has {id:?}"),
+            ));
+        }
+        let previous = existing.data.clone();
+        let data = self.prepare(kind, body, Mode::Replace(&previous), Some(id))?;
+        self.commit(id, data);
+        self.render_id(kind, id, base)
+    }
+
+    /// Applies a PATCH request body to a resource.
+    pub(crate) fn patch(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        patch: &Value,
+        if_match: Option<&str>,
+        base: &str,
+    ) -> Result<Rendered, ScimError> {
+        let existing = self.get(kind, id)?;
+        check_if_match(existing, if_match)?;
+        let Some(message) = patch.as_object() else {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "a PatchOp must be a JSON object",
+            ));
+        };
+        super::check_message_schema(message, urn::PATCH_OP)?;
+        let mut working = Value::Object(existing.data.clone());
+        working["id"] = json!(id);
+        scim_glue::apply_patch(kind, &mut working, patch)?;
+        let data = self.prepare(kind, working, Mode::Patched, Some(id))?;
+        self.commit(id, data);
+        self.render_id(kind, id, base)
+    }
+
+    pub(crate) fn delete(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ScimError> {
+        let existing = self.get(kind, id)?;
+        check_if_match(existing, if_match)?;
+        self.resources.remove(id);
+        // A deleted resource leaves every group it was a member of.
+        let version = self.bump_version();
+        let stamp = now();
+        for group in self
+            .resources
+            .values_mut()
+            .filter(|s| s.kind == Kind::Group)
+        {
+            if let Some(Value::Array(members)) = group.data.get_mut("members") {
+                let before = members.len();
+                members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
+                if members.len() != before {
+                    group.version = version;
+                    group.last_modified = stamp.clone();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, id: &str, data: Map<String, Value>) {
+        let version = self.bump_version();
+        if let Some(stored) = self.resources.get_mut(id) {
+            stored.data = data;
+            stored.version = version;
+            stored.last_modified = now();
+        }
+    }
+
+    pub(crate) fn render_id(
+        &self,
+        kind: Kind,
+        id: &str,
+        base: &str,
+    ) -> Result<Rendered, ScimError> {
+        let stored = self.get(kind, id)?;
+        Ok(self.render(id, stored, base))
+    }
+
+    /// The full SCIM representation of a stored resource (before projection).
+    pub(crate) fn render(&self, id: &str, stored: &Stored, base: &str) -> Rendered {
+        let kind = stored.kind;
+        let mut obj = stored.data.clone();
+        let rs = scim_glue::schema(kind);
+        let never = |a: &&Attribute| a.returned == Returned::Never;
+        for attr in rs.core.attributes.iter().filter(never) {
+            obj.remove(attr.name);
+        }
+        for ext in &rs.extensions {
+            if let Some(Value::Object(data)) = obj.get_mut(ext.id) {
+                for attr in ext.attributes.iter().filter(never) {
+                    data.remove(attr.name);
+                }
+            }
+        }
+        obj.insert("id".into(), json!(id));
+        match kind {
+            Kind::User => {
+                let groups: Vec<Value> = self
+                    .all(&[Kind::Group])
+                    .into_iter()
+                    .filter(|(_, g)| {
+                        g.data
+                            .get("members")
+                            .and_then(Value::as_array)
+                            .is_some_and(|ms| {
+                                ms.iter()
+                                    .any(|m| m.get("value").and_then(Value::as_str) == Some(id))
+                            })
+                    })
+                    .map(|(gid, g)| {
+                        json!({
+                            "value": gid,
+                            "$ref": format!("{base}/Groups/{gid}"),
+                            "display": g.data.get("displayName").cloned().unwrap_or(Value::Null),
+                            "type": "direct",
+                        })
+                    })
+                    .collect();
+                if !groups.is_empty() {
+                    obj.insert("groups".into(), Value::Array(groups));
+                }
+            }
+            Kind::Group => {
+                let members: Vec<Value> = obj
+                    .get("members")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|m| m.get("value").and_then(Value::as_str))
+                    .filter_map(|mid| {
+                        let member = self.resources.get(mid)?;
+                        let display = match member.kind {
+                            Kind::User => get_ci(&member.data, "displayName")
+                                .or_else(|| member.data.get("userName"))
+                                .cloned(),
+                            Kind::Group => member.data.get("displayName").cloned(),
+                        };
+                        Some(json!({
+                            "value": mid,
+                            "$ref": format!("{base}/{}/{mid}", member.kind.endpoint()),
+                            "display": display.unwrap_or(Value::Null),
+                            "type": member.kind.name(),
+                        }))
+                    })
+                    .collect();
+                obj.insert("members".into(), Value::Array(members));
+            }
+        }
+        let location = format!("{base}/{}/{id}", kind.endpoint());
+        let etag = stored.etag();
+        obj.insert(
+            "meta".into(),
+            json!({
+                "resourceType": kind.name(),
+                "created": stored.created,
+                "lastModified": stored.last_modified,
+                "location": location,
+                "version": etag,
+            }),
+        );
+        Rendered {
+            kind,
+            body: Value::Object(obj),
+            location,
+            etag,
+        }
+    }
+
+    /// Turns a client representation into the data to store: drops
+    /// server-owned and null attributes, normalises `schemas`, enforces
+    /// required attributes, uniqueness and member references.
+    fn prepare(
+        &self,
+        kind: Kind,
+        body: Value,
+        mode: Mode<'_>,
+        self_id: Option<&str>,
+    ) -> Result<Map<String, Value>, ScimError> {
+        let Value::Object(mut obj) = body else {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "the request body must be a JSON object",
+            ));
+        };
+        let mut value = Value::Object(std::mem::take(&mut obj));
+        scim_glue::coerce(kind, &mut value);
+        drop_nulls(&mut value);
+        let Value::Object(mut obj) = value else {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "not an object",
+            ));
+        };
+        let rs = scim_glue::schema(kind);
+        let read_only = |a: &&Attribute| a.mutability == Mutability::ReadOnly;
+        for attr in rs
+            .core
+            .attributes
+            .iter()
+            .chain(schema::common_attributes())
+            .filter(read_only)
+        {
+            remove_ci(&mut obj, attr.name);
+        }
+        for ext in &rs.extensions {
+            if let Some(Value::Object(data)) = obj.get_mut(ext.id) {
+                for attr in ext.attributes.iter().filter(read_only) {
+                    remove_ci(data, attr.name);
+                }
+            }
+        }
+
+        // `schemas` lists the core schema and the extensions actually used;
+        // unknown URIs a client adds (Entra's ADSCIM group URI) are dropped,
+        // as are attributes keyed by unknown URIs.
+        remove_ci(&mut obj, "schemas");
+        obj.retain(|k, _| {
+            !k.contains(':') || kind.extensions().iter().any(|e| e.eq_ignore_ascii_case(k))
+        });
+        let mut schemas = vec![json!(kind.core_schema())];
+        for ext in kind.extensions() {
+            if let Some(data) = remove_ci(&mut obj, ext) {
+                if data.as_object().is_some_and(|m| !m.is_empty()) {
+                    obj.insert((*ext).to_string(), data);
+                    schemas.push(json!(ext));
+                } else if !data.is_object() {
+                    return Err(ScimError::bad_request(
+                        ScimType::InvalidSyntax,
+                        format!("{ext} must be a JSON object"),
+                    ));
+                }
+            }
+        }
+        obj.insert("schemas".into(), Value::Array(schemas));
+
+        for attr in rs.core.attributes.iter().filter(|a| a.required) {
+            let ok = match obj.get(attr.name) {
+                None => false,
+                Some(Value::String(s)) => !s.trim().is_empty(),
+                Some(Value::Array(items)) => !items.is_empty(),
+                Some(_) => true,
+            };
+            if !ok {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("{} is required", attr.name),
+                ));
+            }
+        }
+        if let Mode::Replace(previous) = mode {
+            // Attributes never returned (password) cannot be read back and
+            // resent by the client, so a PUT that omits them keeps them.
+            for attr in rs
+                .core
+                .attributes
+                .iter()
+                .filter(|a| a.returned == Returned::Never)
+            {
+                if !obj.contains_key(attr.name)
+                    && let Some(old) = previous.get(attr.name)
+                {
+                    obj.insert(attr.name.to_string(), old.clone());
+                }
+            }
+        }
+        self.check_unique(kind, &obj, self_id)?;
+        if kind == Kind::Group {
+            let members = self.resolve_members(obj.remove("members"), self_id)?;
+            obj.insert("members".into(), Value::Array(members));
+        }
+        for attr in &rs.core.attributes {
+            if let Some(value) = obj.get(attr.name) {
+                check_type(attr, value)?;
+            }
+        }
+        Ok(obj)
+    }
+
+    /// Enforces `uniqueness: server` of the core schema's attributes
+    /// (`userName`), case-insensitively unless the attribute is caseExact.
+    fn check_unique(
+        &self,
+        kind: Kind,
+        obj: &Map<String, Value>,
+        self_id: Option<&str>,
+    ) -> Result<(), ScimError> {
+        let unique = scim_glue::schema(kind)
+            .core
+            .attributes
+            .iter()
+            .filter(|a| a.uniqueness == Uniqueness::Server && a.ty == AttrType::String);
+        for attr in unique {
+            let Some(mine) = obj.get(attr.name).and_then(Value::as_str) else {
+                continue;
+            };
+            let same = |other: &str| {
+                if attr.case_exact {
+                    other == mine
+                } else {
+                    other.to_lowercase() == mine.to_lowercase()
+                }
+            };
+            let taken = self.resources.iter().any(|(id, s)| {
+                s.kind == kind
+                    && Some(id.as_str()) != self_id
+                    && s.data
+                        .get(attr.name)
+                        .and_then(Value::as_str)
+                        .is_some_and(same)
+            });
+            if taken {
+                return Err(ScimError::new(
+                    409,
+                    Some(ScimType::Uniqueness),
+                    format!("{} {mine:?} is already taken", attr.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Validates group members: each must reference an existing User or
+    /// Group. Stores `{value, type}` only; `$ref` and `display` are computed
+    /// when rendering so they never go stale.
+    fn resolve_members(
+        &self,
+        members: Option<Value>,
+        self_id: Option<&str>,
+    ) -> Result<Vec<Value>, ScimError> {
+        let items = match members {
+            None => return Ok(Vec::new()),
+            Some(Value::Array(items)) => items,
+            Some(single @ Value::Object(_)) => vec![single],
+            Some(_) => {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    "members must be an array of {\"value\": id} objects",
+                ));
+            }
+        };
+        let mut out: Vec<Value> = Vec::new();
+        for item in items {
+            let value = match &item {
+                Value::Object(m) => get_ci(m, "value").and_then(Value::as_str),
+                Value::String(s) => Some(s.as_str()),
+                _ => None,
+            };
+            let Some(value) = value else {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    "each member needs a string \"value\" (the member's id)",
+                ));
+            };
+            if Some(value) == self_id {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    "a group cannot be a member of itself",
+                ));
+            }
+            let Some(target) = self.resources.get(value) else {
+                return Err(ScimError::bad_request(
+                    ScimType::InvalidValue,
+                    format!("member {value:?} is not an existing User or Group id"),
+                ));
+            };
+            if out.iter().any(|m| m["value"] == value) {
+                continue;
+            }
+            out.push(json!({ "value": value, "type": target.kind.name() }));
+        }
+        Ok(out)
+    }
+}
+
+/// A light type check of a top-level value against its definition, so a
+/// resource never stores what its published schema says it cannot hold.
+fn check_type(attr: &Attribute, value: &Value) -> Result<(), ScimError> {
+    let single_ok = |v: &Value| match attr.ty {
+        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => {
+            v.is_string()
+        }
+        AttrType::Boolean => v.is_boolean(),
+        AttrType::Integer => v.is_i64() || v.is_u64(),
+        AttrType::Decimal => v.is_number(),
+        AttrType::Complex => v.is_object(),
+    };
+    let ok = if attr.multi_valued {
+        value
+            .as_array()
+            .is_some_and(|items| items.iter().all(single_ok))
+    } else {
+        single_ok(value)
+    };
+    if ok {
+        Ok(())
+    } else {
+        let shape = if attr.multi_valued {
+            "an array of "
+        } else {
+            ""
+        };
+        Err(ScimError::bad_request(
+            ScimType::InvalidValue,
+            format!("{} must be {shape}{}", attr.name, attr.ty.as_str()),
+        ))
+    }
+}
+
+/// Create and PUT bodies must name the resource's core schema (RFC 7644 §3.3).
+fn require_schemas(kind: Kind, body: &Value) -> Result<(), ScimError> {
+    let Some(obj) = body.as_object() else {
+        return Err(ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            "the request body must be a JSON object",
+        ));
+    };
+    let listed = get_ci(obj, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| {
+            s.iter()
+                .filter_map(Value::as_str)
+                .any(|u| u.eq_ignore_ascii_case(kind.core_schema()))
+        });
+    if listed {
+        Ok(())
+    } else {
+        Err(ScimError::bad_request(
+            ScimType::InvalidSyntax,
+            format!("schemas must be an array containing {}", kind.core_schema()),
+        ))
+    }
+}
+
+fn check_if_match(stored: &Stored, if_match: Option<&str>) -> Result<(), ScimError> {
+    match if_match {
+        Some(header) if !etag_matches(header, &stored.etag()) => Err(ScimError::new(
+            412,
+            None,
+            format!(
+                "If-Match {header} does not match the current version {}",
+                stored.etag()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_etags_compare_without_the_weak_prefix() {
+        assert!(etag_matches("W/\"3\"", "W/\"3\""));
+        assert!(etag_matches("\"3\"", "W/\"3\""));
+        assert!(etag_matches("W/\"1\", W/\"3\"", "W/\"3\""));
+        assert!(etag_matches("*", "W/\"3\""));
+        assert!(!etag_matches("W/\"4\"", "W/\"3\""));
+    }
+
+    #[test]
+    fn nulls_are_unassigned() {
+        let mut v = json!({"a": null, "b": [null, {"c": null, "d": 1}]});
+        drop_nulls(&mut v);
+        assert_eq!(v, json!({"b": [{"d": 1}]}));
+    }
+}
