@@ -5,5 +5,12 @@
 //! server ([`server`]) shares SCIM knowledge ([`scim`]) with the checks but
 //! never depends on the runner.
 
+pub mod app;
+pub mod check;
+pub mod cli;
+pub mod http;
+pub mod report;
+pub mod runner;
 pub mod scim;
 pub mod server;
+pub mod suite;

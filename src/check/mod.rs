@@ -1,0 +1,363 @@
+//! Named SCIM checks a step can ask for (`expect.check`). Each problem
+//! names the RFC section it enforces.
+
+use serde_json::Value;
+
+use crate::http::Exchange;
+use crate::scim::urn;
+use crate::suite::CheckKind;
+
+/// One way a response breaks a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub message: String,
+    pub rfc: &'static str,
+}
+
+fn problem(rfc: &'static str, message: impl Into<String>) -> Problem {
+    Problem {
+        message: message.into(),
+        rfc,
+    }
+}
+
+/// The RFC section a check enforces, for messages and reports.
+pub fn rfc_section(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::ScimResource => "RFC 7643 §3",
+        CheckKind::ListResponse => "RFC 7644 §3.4.2",
+        CheckKind::ScimError => "RFC 7644 §3.12",
+        CheckKind::MediaType => "RFC 7644 §3.1",
+        CheckKind::Location => "RFC 7644 §3.3",
+        CheckKind::Etag => "RFC 7644 §3.14",
+    }
+}
+
+/// Runs one check against an exchange.
+pub fn run(kind: CheckKind, ex: &Exchange) -> Vec<Problem> {
+    let body = ex.response.json.as_ref();
+    match kind {
+        CheckKind::ScimResource => match body {
+            Some(v) => resource(v, "the resource"),
+            None => vec![no_json(kind, ex)],
+        },
+        CheckKind::ListResponse => match body {
+            Some(v) => list_response(v),
+            None => vec![no_json(kind, ex)],
+        },
+        CheckKind::ScimError => match body {
+            Some(v) => scim_error(v, ex.response.status),
+            None => vec![no_json(kind, ex)],
+        },
+        CheckKind::MediaType => media_type(ex.response.header("content-type")),
+        CheckKind::Location => location(ex),
+        CheckKind::Etag => etag(ex),
+    }
+}
+
+fn no_json(kind: CheckKind, ex: &Exchange) -> Problem {
+    let why = ex
+        .response
+        .json_problem()
+        .unwrap_or_else(|| "the body is not JSON".into());
+    problem(rfc_section(kind), why)
+}
+
+fn schemas_of(v: &Value) -> Option<Vec<&str>> {
+    v.get("schemas")?
+        .as_array()?
+        .iter()
+        .map(Value::as_str)
+        .collect()
+}
+
+/// A resource: `schemas` and a server-assigned `id` (RFC 7643 §3, §3.1).
+fn resource(v: &Value, what: &str) -> Vec<Problem> {
+    let mut out = Vec::new();
+    if !v.is_object() {
+        return vec![problem(
+            "RFC 7643 §3",
+            format!("{what} is not a JSON object"),
+        )];
+    }
+    match schemas_of(v) {
+        None => out.push(problem(
+            "RFC 7643 §3",
+            format!("{what} has no 'schemas' array of URIs"),
+        )),
+        Some(s) if s.is_empty() => out.push(problem(
+            "RFC 7643 §3",
+            format!("{what} has an empty 'schemas' array"),
+        )),
+        _ => {}
+    }
+    match v.get("id") {
+        Some(Value::String(id)) if id.is_empty() => out.push(problem(
+            "RFC 7643 §3.1",
+            format!("{what} has an empty 'id'"),
+        )),
+        Some(Value::String(id)) if id == "bulkId" => out.push(problem(
+            "RFC 7643 §3.1",
+            format!("{what} uses the reserved id 'bulkId'"),
+        )),
+        Some(Value::String(_)) => {}
+        Some(other) => out.push(problem(
+            "RFC 7643 §3.1",
+            format!("{what}'s 'id' must be a string, got {other}"),
+        )),
+        None => out.push(problem(
+            "RFC 7643 §3.1",
+            format!("{what} has no 'id' (it is always returned)"),
+        )),
+    }
+    if let Some(meta) = v.get("meta")
+        && !meta.is_object()
+    {
+        out.push(problem(
+            "RFC 7643 §3.1",
+            format!("{what}'s 'meta' is not an object"),
+        ));
+    }
+    out
+}
+
+/// A ListResponse (RFC 7644 §3.4.2).
+fn list_response(v: &Value) -> Vec<Problem> {
+    const RFC: &str = "RFC 7644 §3.4.2";
+    let mut out = Vec::new();
+    if !schemas_of(v).is_some_and(|s| s.contains(&urn::LIST_RESPONSE)) {
+        out.push(problem(
+            RFC,
+            format!("'schemas' must contain \"{}\"", urn::LIST_RESPONSE),
+        ));
+    }
+    let total = match v.get("totalResults") {
+        Some(t) if t.is_u64() => t.as_u64(),
+        Some(t) => {
+            out.push(problem(
+                RFC,
+                format!("'totalResults' must be a non-negative integer, got {t}"),
+            ));
+            None
+        }
+        None => {
+            out.push(problem(RFC, "'totalResults' is missing (it is REQUIRED)"));
+            None
+        }
+    };
+    let resources = match v.get("Resources") {
+        Some(Value::Array(a)) => Some(a),
+        Some(other) => {
+            out.push(problem(
+                RFC,
+                format!("'Resources' must be an array, got {other}"),
+            ));
+            None
+        }
+        None => {
+            if total.is_some_and(|t| t > 0) {
+                out.push(problem(
+                    RFC,
+                    "'Resources' is missing although totalResults is non-zero",
+                ));
+            }
+            None
+        }
+    };
+    for key in ["startIndex", "itemsPerPage"] {
+        if let Some(x) = v.get(key)
+            && !x.is_u64()
+        {
+            out.push(problem(RFC, format!("'{key}' must be an integer, got {x}")));
+        }
+    }
+    if v.get("startIndex").and_then(Value::as_u64) == Some(0) {
+        out.push(problem(
+            "RFC 7644 §3.4.2.4",
+            "'startIndex' is 1-based; got 0",
+        ));
+    }
+    if let Some(items) = resources {
+        if let Some(t) = total
+            && items.len() as u64 > t
+        {
+            out.push(problem(
+                RFC,
+                format!("{} Resources but totalResults is {t}", items.len()),
+            ));
+        }
+        if let Some(ipp) = v.get("itemsPerPage").and_then(Value::as_u64)
+            && ipp != items.len() as u64
+        {
+            out.push(problem(
+                RFC,
+                format!(
+                    "itemsPerPage is {ipp} but the page holds {} Resources",
+                    items.len()
+                ),
+            ));
+        }
+        for (i, r) in items.iter().enumerate() {
+            if r.get("id").is_none() {
+                out.push(problem(
+                    "RFC 7643 §3.1",
+                    format!("Resources[{i}] has no 'id'"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// An Error message (RFC 7644 §3.12): `status` is a string equal to the HTTP status.
+fn scim_error(v: &Value, http_status: u16) -> Vec<Problem> {
+    const RFC: &str = "RFC 7644 §3.12";
+    let mut out = Vec::new();
+    if !schemas_of(v).is_some_and(|s| s.contains(&urn::ERROR)) {
+        out.push(problem(
+            RFC,
+            format!("'schemas' must contain \"{}\"", urn::ERROR),
+        ));
+    }
+    match v.get("status") {
+        Some(Value::String(s)) if s.trim() == http_status.to_string() => {}
+        Some(Value::String(s)) => out.push(problem(
+            RFC,
+            format!("'status' is \"{s}\" but the HTTP status is {http_status}"),
+        )),
+        Some(Value::Number(n)) => out.push(problem(
+            RFC,
+            format!("'status' must be a string (\"{http_status}\"), got the number {n}"),
+        )),
+        Some(other) => out.push(problem(
+            RFC,
+            format!("'status' must be a string, got {other}"),
+        )),
+        None => out.push(problem(RFC, "'status' is missing (it is REQUIRED)")),
+    }
+    if let Some(t) = v.get("scimType")
+        && !t.is_string()
+    {
+        out.push(problem(
+            RFC,
+            format!("'scimType' must be a string, got {t}"),
+        ));
+    }
+    out
+}
+
+fn media_type(ct: Option<&str>) -> Vec<Problem> {
+    const RFC: &str = "RFC 7644 §3.1";
+    match ct {
+        None => vec![problem(
+            RFC,
+            "no Content-Type header; expected application/scim+json",
+        )],
+        Some(ct) => {
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if essence.eq_ignore_ascii_case(urn::MEDIA_TYPE) {
+                vec![]
+            } else {
+                vec![problem(
+                    RFC,
+                    format!("Content-Type is \"{ct}\", expected application/scim+json"),
+                )]
+            }
+        }
+    }
+}
+
+fn location(ex: &Exchange) -> Vec<Problem> {
+    const RFC: &str = "RFC 7644 §3.3";
+    let meta_loc = ex
+        .response
+        .json
+        .as_ref()
+        .and_then(|v| v.pointer("/meta/location"))
+        .and_then(Value::as_str);
+    match (ex.response.header("location"), meta_loc) {
+        (None, _) => vec![problem(RFC, "no Location header on the created resource")],
+        (Some(h), Some(m)) if h != m => vec![problem(
+            RFC,
+            format!("Location header \"{h}\" differs from meta.location \"{m}\""),
+        )],
+        _ => vec![],
+    }
+}
+
+fn etag(ex: &Exchange) -> Vec<Problem> {
+    const RFC: &str = "RFC 7644 §3.14";
+    let version = ex
+        .response
+        .json
+        .as_ref()
+        .and_then(|v| v.pointer("/meta/version"))
+        .and_then(Value::as_str);
+    match (ex.response.header("etag"), version) {
+        (None, _) => vec![problem(
+            RFC,
+            "no ETag header although the server supports ETags",
+        )],
+        (Some(h), Some(v)) if h != v => vec![problem(
+            RFC,
+            format!("ETag header {h} differs from meta.version {v}"),
+        )],
+        _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn list_response_rules() {
+        let good = json!({"schemas": [urn::LIST_RESPONSE], "totalResults": 1, "startIndex": 1,
+            "itemsPerPage": 1, "Resources": [{"id": "a"}]});
+        assert!(list_response(&good).is_empty());
+        let empty = json!({"schemas": [urn::LIST_RESPONSE], "totalResults": 0});
+        assert!(list_response(&empty).is_empty());
+        let bad = json!({"totalResults": "2", "startIndex": 0, "Resources": [{}]});
+        let msgs: Vec<String> = list_response(&bad).into_iter().map(|p| p.message).collect();
+        assert!(msgs.iter().any(|m| m.contains("'schemas' must contain")));
+        assert!(
+            msgs.iter()
+                .any(|m| m.contains("'totalResults' must be a non-negative integer"))
+        );
+        assert!(msgs.iter().any(|m| m.contains("1-based")));
+        assert!(msgs.iter().any(|m| m.contains("Resources[0] has no 'id'")));
+        let too_many = json!({"schemas": [urn::LIST_RESPONSE], "totalResults": 1,
+            "Resources": [{"id": "a"}, {"id": "b"}]});
+        assert_eq!(
+            list_response(&too_many)[0].message,
+            "2 Resources but totalResults is 1"
+        );
+    }
+
+    #[test]
+    fn error_status_must_be_a_matching_string() {
+        let good = json!({"schemas": [urn::ERROR], "status": "404"});
+        assert!(scim_error(&good, 404).is_empty());
+        let numeric = json!({"schemas": [urn::ERROR], "status": 404});
+        assert_eq!(
+            scim_error(&numeric, 404)[0].message,
+            "'status' must be a string (\"404\"), got the number 404"
+        );
+        assert_eq!(
+            scim_error(&good, 400)[0].message,
+            "'status' is \"404\" but the HTTP status is 400"
+        );
+        assert_eq!(scim_error(&json!({"status": "404"}), 404).len(), 1);
+    }
+
+    #[test]
+    fn resource_and_media_type_rules() {
+        assert!(resource(&json!({"schemas": [urn::USER], "id": "1"}), "r").is_empty());
+        assert_eq!(resource(&json!({"schemas": [urn::USER]}), "r").len(), 1);
+        assert_eq!(resource(&json!({"id": 7}), "r").len(), 2);
+        assert!(media_type(Some("application/scim+json; charset=utf-8")).is_empty());
+        assert_eq!(media_type(Some("application/json")).len(), 1);
+        assert_eq!(media_type(None).len(), 1);
+    }
+}

@@ -1,0 +1,177 @@
+//! Command-line definitions (clap). Our own flags, turned into
+//! libtest-mimic's `Arguments` for filtering and output.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scimitar",
+    version,
+    about = "SCIM 2.0 conformance harness: replays Entra ID and Okta provisioning against your endpoint",
+    after_help = "Examples:\n  scimitar run --embedded\n  scimitar run --url https://api.example.com/scim/v2 --token-env SCIM_TOKEN --idp entra --junit report.xml\n  scimitar list\n  scimitar serve --port 8080 --token secret"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run suites against a SCIM endpoint (or the built-in reference server).
+    Run(Box<RunArgs>),
+    /// List every suite with its IdP profile, requirements and steps.
+    List(SuiteArgs),
+    /// Serve the built-in reference SCIM server.
+    Serve(ServeArgs),
+    /// Print shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SuiteArgs {
+    /// Suite file or folder (repeatable). Default: ./suites
+    #[arg(long = "suite", value_name = "PATH")]
+    pub suites: Vec<PathBuf>,
+    /// Only suites of this IdP profile (repeatable): entra, entra-legacy, okta, okta-aiw, rfc, …
+    #[arg(long = "idp", value_name = "NAME")]
+    pub idps: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+
+    /// SCIM base URL, e.g. https://api.example.com/scim/v2
+    #[arg(
+        long,
+        env = "SCIM_URL",
+        value_name = "URL",
+        conflicts_with = "embedded"
+    )]
+    pub url: Option<String>,
+    /// Run against the built-in reference server, started in-process.
+    #[arg(long)]
+    pub embedded: bool,
+
+    /// Bearer token (prefer --token-env or --token-file: they stay out of shell history).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["token_env", "token_file", "basic"])]
+    pub token: Option<String>,
+    /// Read the bearer token from this environment variable. Default: SCIM_TOKEN, if set.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["token_file", "basic"])]
+    pub token_env: Option<String>,
+    /// Read the bearer token from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "basic")]
+    pub token_file: Option<PathBuf>,
+    /// HTTP basic credentials, user:password.
+    #[arg(long, value_name = "USER:PASS")]
+    pub basic: Option<String>,
+    /// Extra header on every request, 'Name: value' (repeatable; for custom-header auth).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
+    /// Run only steps whose name contains this (like cargo test).
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Match FILTER and --skip exactly.
+    #[arg(long)]
+    pub exact: bool,
+    /// Skip steps whose name contains this (repeatable).
+    #[arg(long, value_name = "FILTER")]
+    pub skip: Vec<String>,
+    /// List the steps that would run, and run nothing.
+    #[arg(long)]
+    pub list: bool,
+
+    /// Write JUnit XML here.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Write the results as JSON here.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Advisory findings fail the run too (for release gating).
+    #[arg(long)]
+    pub strict: bool,
+    /// Keep what the run created (no cleanup at the end).
+    #[arg(long)]
+    pub keep: bool,
+    /// Suites run at once.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub jobs: usize,
+
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub timeout: f64,
+    /// Largest response body read, in bytes; larger ones are cut off and reported.
+    #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body: usize,
+    /// Longest Retry-After honoured on a 429, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    pub max_retry_wait: f64,
+    /// Extra CA certificates (PEM) to trust.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Accept any TLS certificate (dangerous; for test servers only).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Client certificate chain (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Private key (PEM) for --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+
+    /// Print only failures and the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Coloured output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+    /// Require this bearer token on every request. Without it, auth is off.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+impl RunArgs {
+    /// The libtest-mimic arguments that filter and print the steps.
+    pub fn test_args(&self) -> libtest_mimic::Arguments {
+        libtest_mimic::Arguments {
+            filter: self.filter.clone(),
+            exact: self.exact,
+            skip: self.skip.clone(),
+            list: self.list,
+            quiet: self.quiet,
+            // Results are printed in the suites' order; the steps already ran.
+            test_threads: Some(1),
+            color: Some(match self.color {
+                ColorChoice::Auto => libtest_mimic::ColorSetting::Auto,
+                ColorChoice::Always => libtest_mimic::ColorSetting::Always,
+                ColorChoice::Never => libtest_mimic::ColorSetting::Never,
+            }),
+            ..Default::default()
+        }
+    }
+}

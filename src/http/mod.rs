@@ -1,0 +1,601 @@
+//! The HTTP side of a run: one shared reqwest client with auth, timeouts,
+//! a body cap, 429 handling and secret redaction. Every exchange is recorded
+//! as plain data with secrets already removed, so nothing downstream
+//! (console, reports, snapshots) can leak a token.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::suite::AuthMode;
+
+/// Credentials for the target.
+#[derive(Clone, Default)]
+pub enum Auth {
+    #[default]
+    None,
+    Bearer(String),
+    Basic {
+        user: String,
+        password: String,
+    },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never let a token reach a debug print.
+        f.write_str(match self {
+            Auth::None => "Auth::None",
+            Auth::Bearer(_) => "Auth::Bearer(***)",
+            Auth::Basic { .. } => "Auth::Basic(***)",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The SCIM base URL, e.g. `https://api.example.com/scim/v2`.
+    pub base_url: reqwest::Url,
+    pub auth: Auth,
+    /// Extra headers sent on every request (custom-header auth); their values
+    /// are treated as secrets.
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Bodies larger than this are cut off and reported.
+    pub max_body: usize,
+    pub max_retries: u32,
+    pub max_retry_wait: Duration,
+    pub cacert: Option<std::path::PathBuf>,
+    pub insecure: bool,
+    /// PEM file with the client certificate chain and its key (mTLS).
+    pub client_identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+impl HttpConfig {
+    pub fn new(base_url: reqwest::Url) -> HttpConfig {
+        HttpConfig {
+            base_url,
+            auth: Auth::None,
+            headers: Vec::new(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: 10 * 1024 * 1024,
+            max_retries: 3,
+            max_retry_wait: Duration::from_secs(30),
+            cacert: None,
+            insecure: false,
+            client_identity: None,
+        }
+    }
+}
+
+/// Why an exchange did not produce a response. Each reads as one line.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HttpError {
+    #[error("invalid client setup: {0}")]
+    Setup(String),
+    #[error("invalid request: {0}")]
+    Request(String),
+    #[error("no response within {0:?} (timeout)")]
+    Timeout(Duration),
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("TLS error talking to {url}: {reason}")]
+    Tls { url: String, reason: String },
+    #[error("the target stopped answering earlier in this run ({0}); not sent")]
+    TargetDown(String),
+    #[error("still rate limited (429) after {retries} retries")]
+    RateLimited { retries: u32 },
+    #[error("HTTP error talking to {url}: {reason}")]
+    Other { url: String, reason: String },
+}
+
+/// A request about to be sent, already templated.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: reqwest::Method,
+    /// Path below the base URL, possibly with a query string.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Value>,
+    pub auth: AuthMode,
+}
+
+impl Request {
+    pub fn new(method: reqwest::Method, path: impl Into<String>) -> Request {
+        Request {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers: Vec::new(),
+            body: None,
+            auth: AuthMode::Default,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+impl RecordedRequest {
+    /// `PATCH https://host/scim/v2/Users/123`
+    pub fn line(&self) -> String {
+        format!("{} {}", self.method, self.url)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordedResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// The body as text (lossy UTF-8), secrets redacted.
+    pub body: String,
+    /// The body was larger than the cap and was cut off.
+    pub truncated: bool,
+    #[serde(skip)]
+    pub json: Option<Value>,
+}
+
+impl RecordedResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Why the body is not usable JSON, if it is not.
+    pub fn json_problem(&self) -> Option<String> {
+        if self.truncated {
+            return Some("the body was cut off at the size cap (--max-body)".into());
+        }
+        if self.body.trim().is_empty() {
+            return Some("the body is empty".into());
+        }
+        match serde_json::from_str::<Value>(&self.body) {
+            Ok(_) => None,
+            Err(e) => Some(format!("the body is not valid JSON: {e}")),
+        }
+    }
+
+    /// The first part of the body, for failure messages.
+    pub fn excerpt(&self, max: usize) -> String {
+        let body = match &self.json {
+            Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+            None => self.body.clone(),
+        };
+        if body.chars().count() > max {
+            let cut: String = body.chars().take(max).collect();
+            format!("{cut}\n… ({} bytes in all)", self.body.len())
+        } else {
+            body
+        }
+    }
+}
+
+/// One request and its response.
+#[derive(Debug, Clone, Serialize)]
+pub struct Exchange {
+    pub request: RecordedRequest,
+    pub response: RecordedResponse,
+    /// One line per 429 retry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retries: Vec<String>,
+    #[serde(serialize_with = "crate::http::ser_ms")]
+    pub elapsed: Duration,
+}
+
+pub(crate) fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
+}
+
+/// Values that must never be shown.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets(Vec<String>);
+
+impl Secrets {
+    pub fn add(&mut self, s: &str) {
+        // Very short values would redact ordinary text; they are still kept
+        // out of recorded headers.
+        if s.len() >= 4 && !self.0.iter().any(|x| x == s) {
+            self.0.push(s.to_string());
+        }
+    }
+
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in &self.0 {
+            if out.contains(s.as_str()) {
+                out = out.replace(s.as_str(), "***");
+            }
+        }
+        out
+    }
+}
+
+pub struct Client {
+    inner: reqwest::Client,
+    config: HttpConfig,
+    secrets: Secrets,
+    /// Set when the target timed out: later requests fail at once, so a hung
+    /// server ends the run in about one timeout, not one per step.
+    down: Mutex<Option<String>>,
+    sent: AtomicU64,
+}
+
+impl Client {
+    pub fn new(config: HttpConfig) -> Result<Client, HttpError> {
+        let mut b = reqwest::Client::builder()
+            .user_agent(concat!("scimitar/", env!("CARGO_PKG_VERSION")))
+            .timeout(config.timeout)
+            .connect_timeout(config.connect_timeout)
+            // A conformance check must see redirects, not follow them.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(32);
+        if let Some(ca) = &config.cacert {
+            let pem = std::fs::read(ca)
+                .map_err(|e| HttpError::Setup(format!("--cacert {}: {e}", ca.display())))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| HttpError::Setup(format!("--cacert {}: {e}", ca.display())))?;
+            if certs.is_empty() {
+                return Err(HttpError::Setup(format!(
+                    "--cacert {}: no PEM certificate in the file",
+                    ca.display()
+                )));
+            }
+            b = b.tls_certs_merge(certs);
+        }
+        if config.insecure {
+            b = b.tls_danger_accept_invalid_certs(true);
+        }
+        if let Some((cert, key)) = &config.client_identity {
+            let mut pem = std::fs::read(cert)
+                .map_err(|e| HttpError::Setup(format!("--cert {}: {e}", cert.display())))?;
+            pem.push(b'\n');
+            pem.extend(
+                std::fs::read(key)
+                    .map_err(|e| HttpError::Setup(format!("--key {}: {e}", key.display())))?,
+            );
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|e| HttpError::Setup(format!("--cert/--key: {}", chain(&e))))?;
+            b = b.identity(id);
+        }
+        let inner = b.build().map_err(|e| HttpError::Setup(chain(&e)))?;
+        let mut secrets = Secrets::default();
+        match &config.auth {
+            Auth::None => {}
+            Auth::Bearer(t) => secrets.add(t),
+            Auth::Basic { user, password } => {
+                secrets.add(password);
+                secrets.add(&base64(&format!("{user}:{password}")));
+            }
+        }
+        for (_, v) in &config.headers {
+            secrets.add(v);
+        }
+        Ok(Client {
+            inner,
+            config,
+            secrets,
+            down: Mutex::new(None),
+            sent: AtomicU64::new(0),
+        })
+    }
+
+    pub fn base_url(&self) -> &reqwest::Url {
+        &self.config.base_url
+    }
+
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Requests put on the wire so far (retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Joins a path (and query) to the base URL.
+    pub fn url_for(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<reqwest::Url, HttpError> {
+        let base = self.config.base_url.as_str().trim_end_matches('/');
+        let mut url = reqwest::Url::parse(&format!("{base}{path}"))
+            .map_err(|e| HttpError::Request(format!("{path}: {e}")))?;
+        if !query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (k, v) in query {
+                pairs.append_pair(k, v);
+            }
+        }
+        Ok(url)
+    }
+
+    fn headers_for(&self, req: &Request) -> Result<HeaderMap, HttpError> {
+        let mut h = HeaderMap::new();
+        let mut put = |k: &str, v: &str| -> Result<(), HttpError> {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| HttpError::Request(format!("invalid header name {k:?}")))?;
+            let value = HeaderValue::from_str(v)
+                .map_err(|_| HttpError::Request(format!("invalid value for header {k}")))?;
+            h.insert(name, value);
+            Ok(())
+        };
+        put("accept", crate::scim::urn::MEDIA_TYPE)?;
+        if req.body.is_some() {
+            put("content-type", crate::scim::urn::MEDIA_TYPE)?;
+        }
+        match req.auth {
+            AuthMode::Default => {
+                match &self.config.auth {
+                    Auth::None => {}
+                    Auth::Bearer(t) => put("authorization", &format!("Bearer {t}"))?,
+                    Auth::Basic { user, password } => put(
+                        "authorization",
+                        &format!("Basic {}", base64(&format!("{user}:{password}"))),
+                    )?,
+                }
+                for (k, v) in &self.config.headers {
+                    put(k, v)?;
+                }
+            }
+            AuthMode::None => {}
+            AuthMode::Invalid => put("authorization", "Bearer scimitar-deliberately-wrong-token")?,
+        }
+        for (k, v) in &req.headers {
+            put(k, v)?;
+        }
+        Ok(h)
+    }
+
+    /// Sends a request (retrying on 429 as the server asks, within limits)
+    /// and records the exchange.
+    pub async fn send(&self, req: &Request) -> Result<Exchange, HttpError> {
+        if let Some(why) = self.down.lock().map(|d| d.clone()).unwrap_or_default() {
+            return Err(HttpError::TargetDown(why));
+        }
+        let url = self.url_for(&req.path, &req.query)?;
+        let headers = self.headers_for(req)?;
+        let body = match &req.body {
+            Some(v) => Some(serde_json::to_vec(v).map_err(|e| HttpError::Request(e.to_string()))?),
+            None => None,
+        };
+        let recorded_req = RecordedRequest {
+            method: req.method.to_string(),
+            url: self.secrets.redact(url.as_str()),
+            headers: self.record_headers(&headers),
+            body: req.body.as_ref().map(|b| redact_value(b, &self.secrets)),
+        };
+        let started = Instant::now();
+        let mut retries = Vec::new();
+        loop {
+            let mut rb = self
+                .inner
+                .request(req.method.clone(), url.clone())
+                .headers(headers.clone());
+            if let Some(b) = &body {
+                rb = rb.body(b.clone());
+            }
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            let resp = rb.send().await.map_err(|e| self.classify(&url, e))?;
+            let status = resp.status().as_u16();
+            if status == 429 && (retries.len() as u32) < self.config.max_retries {
+                let wait = retry_after(resp.headers()).unwrap_or(Duration::from_secs(1));
+                if wait > self.config.max_retry_wait {
+                    retries.push(format!(
+                        "429: Retry-After {wait:?} exceeds --max-retry-wait {:?}; not retried",
+                        self.config.max_retry_wait
+                    ));
+                    return Err(HttpError::RateLimited {
+                        retries: retries.len() as u32 - 1,
+                    });
+                }
+                retries.push(format!("429: retried after {wait:?}"));
+                drop(resp);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if status == 429 {
+                return Err(HttpError::RateLimited {
+                    retries: retries.len() as u32,
+                });
+            }
+            let resp_headers = self.record_headers(resp.headers());
+            let (bytes, truncated) = self.read_capped(resp, &url).await?;
+            let text = self.secrets.redact(&String::from_utf8_lossy(&bytes));
+            let json = if truncated {
+                None
+            } else {
+                serde_json::from_str(&text).ok()
+            };
+            return Ok(Exchange {
+                request: recorded_req,
+                response: RecordedResponse {
+                    status,
+                    headers: resp_headers,
+                    body: text,
+                    truncated,
+                    json,
+                },
+                retries,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+
+    /// Reads at most `max_body` bytes, so a huge answer cannot exhaust memory.
+    async fn read_capped(
+        &self,
+        mut resp: reqwest::Response,
+        url: &reqwest::Url,
+    ) -> Result<(Vec<u8>, bool), HttpError> {
+        let mut buf = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(url, e))? {
+            let room = self.config.max_body.saturating_sub(buf.len());
+            if chunk.len() > room {
+                buf.extend_from_slice(&chunk[..room]);
+                return Ok((buf, true));
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok((buf, false))
+    }
+
+    fn record_headers(&self, h: &HeaderMap) -> Vec<(String, String)> {
+        h.iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes());
+                let shown = if k == reqwest::header::AUTHORIZATION {
+                    match v.split_once(' ') {
+                        Some((scheme, _)) => format!("{scheme} ***"),
+                        None => "***".to_string(),
+                    }
+                } else {
+                    self.secrets.redact(&v)
+                };
+                (k.as_str().to_string(), shown)
+            })
+            .collect()
+    }
+
+    fn classify(&self, url: &reqwest::Url, e: reqwest::Error) -> HttpError {
+        let url_s = self.secrets.redact(url.as_str());
+        let reason = self.secrets.redact(&chain(&e));
+        if e.is_timeout() {
+            if let Ok(mut d) = self.down.lock() {
+                d.get_or_insert_with(|| {
+                    format!("{url_s} timed out after {:?}", self.config.timeout)
+                });
+            }
+            return HttpError::Timeout(self.config.timeout);
+        }
+        let lower = reason.to_lowercase();
+        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+            return HttpError::Tls { url: url_s, reason };
+        }
+        if e.is_connect() {
+            return HttpError::Connect { url: url_s, reason };
+        }
+        HttpError::Other { url: url_s, reason }
+    }
+}
+
+/// An error and its causes on one line, without repeats.
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut parts: Vec<String> = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    parts.join(": ")
+}
+
+fn redact_value(v: &Value, secrets: &Secrets) -> Value {
+    match v {
+        Value::String(s) => Value::String(secrets.redact(s)),
+        Value::Array(a) => Value::Array(a.iter().map(|x| redact_value(x, secrets)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), redact_value(x, secrets)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3).
+pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(v).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Standard base64 (for HTTP basic auth), to avoid a crate for ten lines.
+fn base64(s: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for c in b.chunks(3) {
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(base64(""), "");
+        assert_eq!(base64("f"), "Zg==");
+        assert_eq!(base64("fo"), "Zm8=");
+        assert_eq!(base64("foo"), "Zm9v");
+        assert_eq!(base64("foobar"), "Zm9vYmFy");
+        assert_eq!(
+            base64("Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates() {
+        let mut h = HeaderMap::new();
+        h.insert("retry-after", HeaderValue::from_static("7"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        let later = SystemTime::now() + Duration::from_secs(120);
+        h.insert(
+            "retry-after",
+            HeaderValue::from_str(&httpdate::fmt_http_date(later)).unwrap(),
+        );
+        let d = retry_after(&h).unwrap();
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
+        h.insert("retry-after", HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn secrets_are_redacted_everywhere_in_text() {
+        let mut s = Secrets::default();
+        s.add("s3cr3t-token");
+        s.add("abc"); // too short to redact in free text
+        assert_eq!(
+            s.redact("echo s3cr3t-token and s3cr3t-token"),
+            "echo *** and ***"
+        );
+        assert_eq!(s.redact("abc"), "abc");
+    }
+}

@@ -1,0 +1,58 @@
+//! Reports: pure consumers of a [`RunResult`]. Adding a format touches
+//! nothing else.
+
+pub mod json;
+pub mod junit;
+pub mod summary;
+
+use crate::runner::{Outcome, RunResult};
+
+/// Counts of step outcomes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub passed: usize,
+    pub failed: usize,
+    pub advisory: usize,
+    pub skipped: usize,
+}
+
+impl Counts {
+    pub fn add(&mut self, o: Outcome) {
+        match o {
+            Outcome::Passed => self.passed += 1,
+            Outcome::Failed => self.failed += 1,
+            Outcome::Advisory => self.advisory += 1,
+            Outcome::Skipped => self.skipped += 1,
+        }
+    }
+}
+
+/// Counts per IdP profile, in first-seen order, over selected steps.
+pub fn by_idp(run: &RunResult) -> Vec<(String, Counts)> {
+    let mut out: Vec<(String, Counts)> = Vec::new();
+    for s in &run.suites {
+        let i = match out.iter().position(|(k, _)| *k == s.idp) {
+            Some(i) => i,
+            None => {
+                out.push((s.idp.clone(), Counts::default()));
+                out.len() - 1
+            }
+        };
+        for st in s.steps.iter().filter(|st| st.selected) {
+            out[i].1.add(st.outcome);
+        }
+    }
+    out
+}
+
+/// A readable name for an IdP profile.
+pub fn idp_label(idp: &str) -> &str {
+    match idp {
+        "entra" => "Microsoft Entra ID (aadOptscim062020)",
+        "entra-legacy" => "Microsoft Entra ID (legacy dialect)",
+        "okta" => "Okta (OIN, PATCH)",
+        "okta-aiw" => "Okta (AIW, PUT)",
+        "rfc" => "RFC 7643/7644",
+        other => other,
+    }
+}

@@ -1,0 +1,498 @@
+//! Predicates on response values: what `expect.json` and `expect.headers`
+//! say about one value.
+//!
+//! A plain value means equality (a plain object means "has at least these
+//! members", because SCIM servers may return more than was sent). A mapping
+//! whose keys are all predicate words (`exists`, `matches`, …) combines those
+//! predicates; all must hold.
+
+use serde_json::Value;
+
+use super::template::Vars;
+
+const WORDS: [&str; 13] = [
+    "equals",
+    "exists",
+    "absent",
+    "matches",
+    "contains",
+    "count",
+    "type",
+    "one_of",
+    "ignore_case",
+    "gt",
+    "ge",
+    "lt",
+    "le",
+];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predicate {
+    pub ops: Vec<Op>,
+    pub ignore_case: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Exact equality (numbers by value).
+    Equals(Value),
+    /// Equality for scalars and arrays; for objects, every member named matches.
+    Like(Value),
+    Exists(bool),
+    Matches(String),
+    Contains(Value),
+    Count(u64),
+    Type(JsonType),
+    OneOf(Vec<Value>),
+    Compare(Cmp, f64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Number,
+    Integer,
+    Boolean,
+    Array,
+    Object,
+    Null,
+}
+
+impl JsonType {
+    fn parse(s: &str) -> Option<JsonType> {
+        Some(match s {
+            "string" => JsonType::String,
+            "number" => JsonType::Number,
+            "integer" => JsonType::Integer,
+            "boolean" => JsonType::Boolean,
+            "array" => JsonType::Array,
+            "object" => JsonType::Object,
+            "null" => JsonType::Null,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            JsonType::String => "string",
+            JsonType::Number => "number",
+            JsonType::Integer => "integer",
+            JsonType::Boolean => "boolean",
+            JsonType::Array => "array",
+            JsonType::Object => "object",
+            JsonType::Null => "null",
+        }
+    }
+
+    fn holds(self, v: &Value) -> bool {
+        match self {
+            JsonType::String => v.is_string(),
+            JsonType::Number => v.is_number(),
+            JsonType::Integer => v.is_i64() || v.is_u64(),
+            JsonType::Boolean => v.is_boolean(),
+            JsonType::Array => v.is_array(),
+            JsonType::Object => v.is_object(),
+            JsonType::Null => v.is_null(),
+        }
+    }
+}
+
+impl Predicate {
+    /// Reads a predicate as written in a suite.
+    pub fn parse(v: &Value) -> Result<Predicate, String> {
+        let Some(map) = v
+            .as_object()
+            .filter(|m| !m.is_empty() && m.keys().all(|k| WORDS.contains(&k.as_str())))
+        else {
+            return Ok(Predicate {
+                ops: vec![Op::Like(v.clone())],
+                ignore_case: false,
+            });
+        };
+        let mut p = Predicate {
+            ops: Vec::new(),
+            ignore_case: false,
+        };
+        for (k, arg) in map {
+            let op = match k.as_str() {
+                "equals" => Op::Equals(arg.clone()),
+                "exists" => Op::Exists(bool_arg(k, arg)?),
+                "absent" => Op::Exists(!bool_arg(k, arg)?),
+                "matches" => {
+                    let re = arg.as_str().ok_or("'matches' takes a regular expression")?;
+                    // Check the syntax now (templates stand in as plain text).
+                    let probe = re.replace("{{", "").replace("}}", "");
+                    regex::Regex::new(&probe)
+                        .map_err(|e| format!("bad regex in 'matches': {e}"))?;
+                    Op::Matches(re.to_string())
+                }
+                "contains" => Op::Contains(arg.clone()),
+                "count" => Op::Count(arg.as_u64().ok_or("'count' takes a whole number")?),
+                "type" => Op::Type(arg.as_str().and_then(JsonType::parse).ok_or(
+                    "'type' takes one of string, number, integer, boolean, array, object, null",
+                )?),
+                "one_of" => Op::OneOf(
+                    arg.as_array()
+                        .ok_or("'one_of' takes a list of values")?
+                        .clone(),
+                ),
+                "ignore_case" => {
+                    p.ignore_case = bool_arg(k, arg)?;
+                    continue;
+                }
+                cmp @ ("gt" | "ge" | "lt" | "le") => {
+                    let n = arg
+                        .as_f64()
+                        .ok_or_else(|| format!("'{cmp}' takes a number"))?;
+                    let c = match cmp {
+                        "gt" => Cmp::Gt,
+                        "ge" => Cmp::Ge,
+                        "lt" => Cmp::Lt,
+                        _ => Cmp::Le,
+                    };
+                    Op::Compare(c, n)
+                }
+                _ => unreachable!("keys were checked against WORDS"),
+            };
+            p.ops.push(op);
+        }
+        if p.ops.is_empty() {
+            return Err(
+                "'ignore_case' needs a value to compare (add 'equals', 'contains' or 'one_of')"
+                    .into(),
+            );
+        }
+        Ok(p)
+    }
+
+    /// The values (templates) this predicate compares against, for checks at load time.
+    pub fn operands(&self) -> Vec<&Value> {
+        self.ops
+            .iter()
+            .filter_map(|op| match op {
+                Op::Equals(v) | Op::Like(v) | Op::Contains(v) => Some(v),
+                _ => None,
+            })
+            .chain(
+                self.ops
+                    .iter()
+                    .filter_map(|op| match op {
+                        Op::OneOf(vs) => Some(vs.iter()),
+                        _ => None,
+                    })
+                    .flatten(),
+            )
+            .collect()
+    }
+
+    /// Checks `actual` (`None`: not there). `Err` says what was wrong.
+    pub fn eval(&self, actual: Option<&Value>, vars: &Vars) -> Result<(), String> {
+        // SCIM treats null as unassigned (RFC 7643 §2.5).
+        let actual = actual.filter(|v| !v.is_null());
+        for op in &self.ops {
+            self.eval_op(op, actual, vars)?;
+        }
+        Ok(())
+    }
+
+    fn eval_op(&self, op: &Op, actual: Option<&Value>, vars: &Vars) -> Result<(), String> {
+        let render = |v: &Value| vars.render_value(v).map_err(|e| e.to_string());
+        if let Op::Exists(want) = op {
+            return match (want, actual) {
+                (true, None) => Err("expected it to exist, but it is absent".into()),
+                (false, Some(v)) => Err(format!("expected it to be absent, got {}", short(v))),
+                _ => Ok(()),
+            };
+        }
+        let Some(actual) = actual else {
+            let wanted = match op {
+                Op::Equals(v) | Op::Like(v) => short(&render(v)?).to_string(),
+                Op::Contains(v) => format!("something containing {}", short(&render(v)?)),
+                _ => describe(op),
+            };
+            return Err(format!("expected {wanted}, but it is absent"));
+        };
+        let ic = self.ignore_case;
+        match op {
+            Op::Equals(v) => {
+                let want = render(v)?;
+                if !equal(actual, &want, ic) {
+                    return Err(format!("expected {}, got {}", short(&want), short(actual)));
+                }
+            }
+            Op::Like(v) => {
+                let want = render(v)?;
+                if !like(actual, &want, ic) {
+                    return Err(format!("expected {}, got {}", short(&want), short(actual)));
+                }
+            }
+            Op::Contains(v) => {
+                let want = render(v)?;
+                let ok = match (actual, &want) {
+                    (Value::String(a), Value::String(w)) => {
+                        if ic {
+                            a.to_lowercase().contains(&w.to_lowercase())
+                        } else {
+                            a.contains(w.as_str())
+                        }
+                    }
+                    (Value::Array(items), w) => items.iter().any(|i| like(i, w, ic)),
+                    (Value::Object(_), w @ Value::Object(_)) => like(actual, w, ic),
+                    _ => false,
+                };
+                if !ok {
+                    return Err(format!(
+                        "expected something containing {}, got {}",
+                        short(&want),
+                        short(actual)
+                    ));
+                }
+            }
+            Op::Matches(re) => {
+                let re = vars.render_text(re).map_err(|e| e.to_string())?;
+                let re = regex::RegexBuilder::new(&re)
+                    .case_insensitive(ic)
+                    .build()
+                    .map_err(|e| format!("bad regex after templating: {e}"))?;
+                let text = match actual {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                if !re.is_match(&text) {
+                    return Err(format!(
+                        "expected a match for /{re}/, got {}",
+                        short(actual)
+                    ));
+                }
+            }
+            Op::Count(n) => match actual {
+                Value::Array(items) if items.len() as u64 == *n => {}
+                Value::Array(items) => {
+                    return Err(format!("expected {n} item(s), got {}", items.len()));
+                }
+                other => {
+                    return Err(format!(
+                        "expected a list of {n} item(s), got {}",
+                        short(other)
+                    ));
+                }
+            },
+            Op::Type(t) => {
+                if !t.holds(actual) {
+                    return Err(format!("expected a {}, got {}", t.name(), short(actual)));
+                }
+            }
+            Op::OneOf(vs) => {
+                let wants = vs.iter().map(render).collect::<Result<Vec<_>, _>>()?;
+                if !wants.iter().any(|w| equal(actual, w, ic)) {
+                    return Err(format!(
+                        "expected one of {}, got {}",
+                        short(&Value::Array(wants)),
+                        short(actual)
+                    ));
+                }
+            }
+            Op::Compare(c, n) => {
+                let a = actual
+                    .as_f64()
+                    .ok_or_else(|| format!("expected a number, got {}", short(actual)))?;
+                let ok = match c {
+                    Cmp::Gt => a > *n,
+                    Cmp::Ge => a >= *n,
+                    Cmp::Lt => a < *n,
+                    Cmp::Le => a <= *n,
+                };
+                if !ok {
+                    return Err(format!("expected {}, got {}", describe(op), short(actual)));
+                }
+            }
+            Op::Exists(_) => {}
+        }
+        Ok(())
+    }
+}
+
+fn bool_arg(k: &str, v: &Value) -> Result<bool, String> {
+    v.as_bool()
+        .ok_or_else(|| format!("'{k}' takes true or false"))
+}
+
+fn describe(op: &Op) -> String {
+    match op {
+        Op::Matches(re) => format!("a match for /{re}/"),
+        Op::Count(n) => format!("{n} item(s)"),
+        Op::Type(t) => format!("a {}", t.name()),
+        Op::OneOf(vs) => format!("one of {}", short(&Value::Array(vs.clone()))),
+        Op::Compare(c, n) => {
+            let s = match c {
+                Cmp::Gt => ">",
+                Cmp::Ge => ">=",
+                Cmp::Lt => "<",
+                Cmp::Le => "<=",
+            };
+            format!("a number {s} {n}")
+        }
+        Op::Equals(v) | Op::Like(v) => short(v),
+        Op::Contains(v) => format!("something containing {}", short(v)),
+        Op::Exists(true) => "it to exist".into(),
+        Op::Exists(false) => "it to be absent".into(),
+    }
+}
+
+/// Deep equality; numbers by value, strings optionally ignoring case.
+pub fn equal(a: &Value, b: &Value, ignore_case: bool) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::String(x), Value::String(y)) if ignore_case => x.to_lowercase() == y.to_lowercase(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b, ignore_case))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w, ignore_case)))
+        }
+        _ => a == b,
+    }
+}
+
+/// Like [`equal`], but an expected object only needs its own members to match.
+pub fn like(actual: &Value, want: &Value, ignore_case: bool) -> bool {
+    match (actual, want) {
+        (Value::Object(a), Value::Object(w)) => w.iter().all(|(k, wv)| match a.get(k) {
+            Some(av) => like(av, wv, ignore_case),
+            None => wv.is_null(),
+        }),
+        (Value::Array(a), Value::Array(w)) => {
+            a.len() == w.len() && a.iter().zip(w).all(|(x, y)| like(x, y, ignore_case))
+        }
+        _ => equal(actual, want, ignore_case),
+    }
+}
+
+/// A value shortened for a one-line message.
+pub fn short(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 120 {
+        let cut: String = s.chars().take(117).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn p(v: Value) -> Predicate {
+        Predicate::parse(&v).unwrap()
+    }
+
+    fn check(pred: Value, actual: Option<Value>) -> Result<(), String> {
+        let mut vars = Vars::default();
+        vars.set("user", json!("ada@example.com"));
+        p(pred).eval(actual.as_ref(), &vars)
+    }
+
+    #[test]
+    fn literal_equality_and_templates() {
+        assert!(check(json!("{{user}}"), Some(json!("ada@example.com"))).is_ok());
+        let err = check(json!("{{user}}"), Some(json!("bob"))).unwrap_err();
+        assert_eq!(err, r#"expected "ada@example.com", got "bob""#);
+        assert!(check(json!(1), Some(json!(1.0))).is_ok());
+        assert!(check(json!(true), Some(json!("True"))).is_err());
+        assert_eq!(
+            check(json!(true), None).unwrap_err(),
+            "expected true, but it is absent"
+        );
+    }
+
+    #[test]
+    fn literal_objects_match_on_named_members() {
+        assert!(
+            check(
+                json!({"value": "x"}),
+                Some(json!({"value": "x", "display": "X"}))
+            )
+            .is_ok()
+        );
+        assert!(check(json!({"value": "x"}), Some(json!({"value": "y"}))).is_err());
+        assert!(
+            check(
+                json!({"equals": {"value": "x"}}),
+                Some(json!({"value": "x", "d": 1}))
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn existence_treats_null_as_absent() {
+        assert!(check(json!({"exists": true}), Some(json!("x"))).is_ok());
+        assert!(check(json!({"exists": true}), Some(Value::Null)).is_err());
+        assert!(check(json!({"absent": true}), None).is_ok());
+        assert!(check(json!({"absent": true}), Some(json!([]))).is_err());
+    }
+
+    #[test]
+    fn word_predicates() {
+        assert!(check(json!({"matches": "^ada@"}), Some(json!("ada@example.com"))).is_ok());
+        assert!(check(json!({"matches": "^bob"}), Some(json!("ada"))).is_err());
+        assert!(
+            check(
+                json!({"contains": "EXAMPLE", "ignore_case": true}),
+                Some(json!("ada@example.com"))
+            )
+            .is_ok()
+        );
+        assert!(
+            check(
+                json!({"contains": {"type": "work"}}),
+                Some(json!([{"type": "home"}, {"type": "work", "value": "a"}]))
+            )
+            .is_ok()
+        );
+        assert!(
+            check(
+                json!({"contains": {"type": "other"}}),
+                Some(json!([{"type": "work"}]))
+            )
+            .is_err()
+        );
+        assert!(check(json!({"count": 2}), Some(json!([1, 2]))).is_ok());
+        assert_eq!(
+            check(json!({"count": 2}), Some(json!([1]))).unwrap_err(),
+            "expected 2 item(s), got 1"
+        );
+        assert!(check(json!({"type": "integer"}), Some(json!(3))).is_ok());
+        assert!(check(json!({"type": "integer"}), Some(json!("3"))).is_err());
+        assert!(check(json!({"one_of": [200, 204]}), Some(json!(204))).is_ok());
+        assert!(
+            check(
+                json!({"equals": "ADA@example.com", "ignore_case": true}),
+                Some(json!("ada@EXAMPLE.com"))
+            )
+            .is_ok()
+        );
+        assert!(check(json!({"ge": 1, "lt": 3}), Some(json!(2))).is_ok());
+        assert!(check(json!({"gt": 2}), Some(json!(2))).is_err());
+    }
+
+    #[test]
+    fn bad_predicates_are_rejected() {
+        assert!(Predicate::parse(&json!({"count": "two"})).is_err());
+        assert!(Predicate::parse(&json!({"type": "text"})).is_err());
+        assert!(Predicate::parse(&json!({"matches": "("})).is_err());
+        assert!(Predicate::parse(&json!({"ignore_case": true})).is_err());
+    }
+}
