@@ -62,6 +62,11 @@ pub(crate) fn coerce(kind: Kind, resource: &mut Value) {
     attr::coerce(resource, schema(kind));
 }
 
+/// Required attributes and value types (after coercion).
+pub(crate) fn validate(kind: Kind, resource: &Value) -> Result<(), ScimError> {
+    attr::validate(resource, schema(kind))
+}
+
 /// The schema definitions served at /Schemas.
 pub(crate) fn schemas_json(base: &str) -> Vec<Value> {
     [schema::user(), schema::enterprise_user(), schema::group()]

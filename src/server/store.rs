@@ -444,20 +444,12 @@ impl Store {
         }
         obj.insert("schemas".into(), Value::Array(schemas));
 
-        for attr in rs.core.attributes.iter().filter(|a| a.required) {
-            let ok = match obj.get(attr.name) {
-                None => false,
-                Some(Value::String(s)) => !s.trim().is_empty(),
-                Some(Value::Array(items)) => !items.is_empty(),
-                Some(_) => true,
-            };
-            if !ok {
-                return Err(ScimError::bad_request(
-                    ScimType::InvalidValue,
-                    format!("{} is required", attr.name),
-                ));
-            }
-        }
+        let mut whole = Value::Object(obj);
+        scim_glue::validate(kind, &whole)?;
+        let Value::Object(mut obj) = whole.take() else {
+            return Err(ScimError::bad_request(ScimType::InvalidSyntax, "not an object"));
+        };
+
         if let Mode::Replace(previous) = mode {
             // Attributes never returned (password) cannot be read back and
             // resent by the client, so a PUT that omits them keeps them.
@@ -478,11 +470,6 @@ impl Store {
         if kind == Kind::Group {
             let members = self.resolve_members(obj.remove("members"), self_id)?;
             obj.insert("members".into(), Value::Array(members));
-        }
-        for attr in &rs.core.attributes {
-            if let Some(value) = obj.get(attr.name) {
-                check_type(attr, value)?;
-            }
         }
         Ok(obj)
     }
@@ -551,11 +538,7 @@ impl Store {
         };
         let mut out: Vec<Value> = Vec::new();
         for item in items {
-            let value = match &item {
-                Value::Object(m) => get_ci(m, "value").and_then(Value::as_str),
-                Value::String(s) => Some(s.as_str()),
-                _ => None,
-            };
+            let value = item.as_object().and_then(|m| get_ci(m, "value")).and_then(Value::as_str);
             let Some(value) = value else {
                 return Err(ScimError::bad_request(
                     ScimType::InvalidValue,
@@ -580,40 +563,6 @@ impl Store {
             out.push(json!({ "value": value, "type": target.kind.name() }));
         }
         Ok(out)
-    }
-}
-
-/// A light type check of a top-level value against its definition, so a
-/// resource never stores what its published schema says it cannot hold.
-fn check_type(attr: &Attribute, value: &Value) -> Result<(), ScimError> {
-    let single_ok = |v: &Value| match attr.ty {
-        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => {
-            v.is_string()
-        }
-        AttrType::Boolean => v.is_boolean(),
-        AttrType::Integer => v.is_i64() || v.is_u64(),
-        AttrType::Decimal => v.is_number(),
-        AttrType::Complex => v.is_object(),
-    };
-    let ok = if attr.multi_valued {
-        value
-            .as_array()
-            .is_some_and(|items| items.iter().all(single_ok))
-    } else {
-        single_ok(value)
-    };
-    if ok {
-        Ok(())
-    } else {
-        let shape = if attr.multi_valued {
-            "an array of "
-        } else {
-            ""
-        };
-        Err(ScimError::bad_request(
-            ScimType::InvalidValue,
-            format!("{} must be {shape}{}", attr.name, attr.ty.as_str()),
-        ))
     }
 }
 
