@@ -447,7 +447,10 @@ impl Store {
         let mut whole = Value::Object(obj);
         scim_glue::validate(kind, &whole)?;
         let Value::Object(mut obj) = whole.take() else {
-            return Err(ScimError::bad_request(ScimType::InvalidSyntax, "not an object"));
+            return Err(ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "not an object",
+            ));
         };
 
         if let Mode::Replace(previous) = mode {
@@ -538,7 +541,10 @@ impl Store {
         };
         let mut out: Vec<Value> = Vec::new();
         for item in items {
-            let value = item.as_object().and_then(|m| get_ci(m, "value")).and_then(Value::as_str);
+            let value = item
+                .as_object()
+                .and_then(|m| get_ci(m, "value"))
+                .and_then(Value::as_str);
             let Some(value) = value else {
                 return Err(ScimError::bad_request(
                     ScimType::InvalidValue,
