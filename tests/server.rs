@@ -1178,7 +1178,7 @@ async fn patch_groups_in_entra_and_okta_dialects() {
             )),
         )
         .await;
-    assert_eq!(members(&remove), [u2.clone()]);
+    assert_eq!(members(&remove), [u2.as_str()]);
     // Entra rename; Entra G1 lookup then sees the new name.
     let renamed = h
         .send(
@@ -1216,7 +1216,7 @@ async fn patch_groups_in_entra_and_okta_dialects() {
         )
         .await;
     assert_eq!(delta.status, StatusCode::OK, "{}", delta.body);
-    assert_eq!(members(&delta), [u3.clone()]);
+    assert_eq!(members(&delta), [u3.as_str()]);
     // Okta full push.
     let push = h
         .send(
