@@ -1332,3 +1332,75 @@ async fn bulk_patch_and_put_with_versions() {
     assert_eq!(g.body["members"], json!([]));
     h.get(&format!("/Users/{id}")).await.assert_error(404, None);
 }
+
+#[tokio::test]
+async fn membership_changes_change_the_members_etags() {
+    let h = start(None).await;
+    let u = h.create_user("versioned@example.com").await;
+    let uid = u["id"].as_str().unwrap();
+    let v0 = u["meta"]["version"].clone();
+    let g = h.create_group("versioned", &[uid]).await;
+    let gid = g["id"].as_str().unwrap();
+    let after_add = h.get(&format!("/Users/{uid}")).await;
+    assert_ne!(
+        after_add.body["meta"]["version"], v0,
+        "groups changed, so must the ETag"
+    );
+    let v1 = after_add.header("etag").unwrap().to_string();
+    let cached = h
+        .raw(
+            Method::GET,
+            &format!("/Users/{uid}"),
+            None,
+            &[("if-none-match", &v1)],
+        )
+        .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+
+    // Renaming the user changes the member's display in the group.
+    let gv = g["meta"]["version"].clone();
+    let renamed = h
+        .send(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch_op(
+                json!([{"op":"replace","path":"displayName","value":"Verna"}]),
+            )),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let group = h.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(group.body["members"][0]["display"], "Verna");
+    assert_ne!(group.body["meta"]["version"], gv);
+
+    // Deleting the group changes the former member's representation.
+    let before = h.get(&format!("/Users/{uid}")).await.body["meta"]["version"].clone();
+    h.send(Method::DELETE, &format!("/Groups/{gid}"), None)
+        .await;
+    let user = h.get(&format!("/Users/{uid}")).await;
+    assert!(user.body.get("groups").is_none());
+    assert_ne!(user.body["meta"]["version"], before);
+}
+
+#[tokio::test]
+async fn group_display_names_need_not_be_unique() {
+    // RFC 7643 declares Group.displayName "uniqueness": "none", and /Schemas says so.
+    let h = start(None).await;
+    h.create_group("Same Name", &[]).await;
+    let second = h
+        .post(
+            "/Groups",
+            json!({"schemas":[GROUP],"displayName":"same name"}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    let schema = h.get(&format!("/Schemas/{GROUP}")).await;
+    let display = schema.body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "displayName")
+        .unwrap()
+        .clone();
+    assert_eq!(display["uniqueness"], "none");
+}
