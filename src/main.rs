@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Command::Run(args) => app::run(args, &rt),
         Command::List(args) => app::list(args),
         Command::Serve(args) => app::serve(args, &rt),
+        Command::Cleanup(args) => scimitar::cleanup::command(args, &rt),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

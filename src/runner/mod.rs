@@ -247,8 +247,18 @@ async fn run_suite(
             run_step(step, client, &mut vars, &mut created, opts).await
         };
         r.selected = is_sel;
-        if r.outcome == Outcome::Failed && skip.is_none() {
-            skip = Some(format!("an earlier step, '{}', failed", step.name));
+        if skip.is_none() {
+            match r.outcome {
+                Outcome::Failed => skip = Some(format!("an earlier step, '{}', failed", step.name)),
+                // Only rate limiting skips a step that was sent.
+                Outcome::Skipped => {
+                    skip = Some(format!(
+                        "an earlier step, '{}', was rate limited (429)",
+                        step.name
+                    ))
+                }
+                _ => {}
+            }
         }
         result.steps.push(r);
     }
@@ -334,6 +344,13 @@ async fn run_step(
     };
     let ex = match client.send(&req).await {
         Ok(ex) => ex,
+        // Rate limiting says nothing about conformance: not checked, not failed.
+        Err(e @ HttpError::RateLimited { .. }) => {
+            r.outcome = Outcome::Skipped;
+            r.skip_reason = Some(format!("{} {}: {e}", req.method, req.path));
+            r.duration = started.elapsed();
+            return r;
+        }
         Err(e) => {
             r.outcome = Outcome::Failed;
             r.error = Some(format!("{} {}: {e}", req.method, req.path));
@@ -457,7 +474,7 @@ fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String
 }
 
 /// Percent-encodes an id for use as one path segment.
-fn encode_segment(id: &str) -> String {
+pub(crate) fn encode_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
