@@ -125,6 +125,8 @@ pub struct RunOptions {
     pub strict: bool,
     /// Suites in flight at once.
     pub jobs: usize,
+    /// Counts suites as they finish, for a progress display.
+    pub progress: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// The steps the user selected, as `(suite, step)` names; `None` selects all.
@@ -165,6 +167,9 @@ pub async fn run(
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let r = run_suite(&suite, index, &client, &caps, &opts, &sel, &cancel).await;
+            if let Some(p) = &opts.progress {
+                p.fetch_add(1, Ordering::Relaxed);
+            }
             (index, r)
         });
     }
