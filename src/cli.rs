@@ -25,6 +25,8 @@ pub enum Command {
     List(SuiteArgs),
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
+    /// Review snapshots: pending, accept, reject (without cargo-insta).
+    Snapshots(crate::snapshot::args::SnapshotsArgs),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -140,6 +142,9 @@ pub struct RunArgs {
     /// Coloured output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub snap: crate::snapshot::args::RunSnapshotArgs,
 }
 
 #[derive(Debug, Args)]

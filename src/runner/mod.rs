@@ -125,6 +125,8 @@ pub struct RunOptions {
     pub strict: bool,
     /// Suites in flight at once.
     pub jobs: usize,
+    /// Where and how steps with `snapshot:` are compared; `None`: not at all.
+    pub snapshots: Option<Arc<crate::snapshot::Store>>,
 }
 
 /// The steps the user selected, as `(suite, step)` names; `None` selects all.
@@ -235,6 +237,7 @@ async fn run_suite(
             Err(e) => skip = Some(format!("vars.{k}: {e}")),
         }
     }
+    let mut snaps = opts.snapshots.as_deref().map(|s| s.suite(suite, &vars));
     let mut created: Vec<String> = Vec::new();
     for step in &suite.steps[..=last] {
         let is_sel = selected(sel, &suite.name, &step.name);
@@ -247,7 +250,13 @@ async fn run_suite(
             run_step(step, client, &mut vars, &mut created, opts).await
         };
         r.selected = is_sel;
-        if r.outcome == Outcome::Failed && skip.is_none() {
+        // A snapshot difference fails the step but does not stop the suite:
+        // the later steps' diffs are worth seeing too.
+        let failed = r.outcome == Outcome::Failed;
+        if let Some(s) = snaps.as_mut() {
+            s.apply(step, &vars, &mut r);
+        }
+        if failed && skip.is_none() {
             skip = Some(format!("an earlier step, '{}', failed", step.name));
         }
         result.steps.push(r);
