@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use libtest_mimic::{Completion, Failed, Trial};
 
-use crate::cli::{RunArgs, ServeArgs, SuiteArgs};
+use crate::cli::{ConnArgs, RunArgs, ServeArgs, SuiteArgs};
 use crate::http::{Auth, Client, HttpConfig};
 use crate::report;
 use crate::runner::{self, Outcome, RunOptions, RunResult};
@@ -119,7 +119,7 @@ fn selection(args: &libtest_mimic::Arguments, suites: &[Suite]) -> runner::Selec
     Some(sel)
 }
 
-fn token(args: &RunArgs) -> Result<Option<String>, StartError> {
+fn token(args: &ConnArgs) -> Result<Option<String>, StartError> {
     let from_env = |var: &str| -> Result<Option<String>, StartError> {
         match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
@@ -155,7 +155,25 @@ fn token(args: &RunArgs) -> Result<Option<String>, StartError> {
     from_env("SCIM_TOKEN")
 }
 
-fn http_config(args: &RunArgs, base: &str, auth: Auth) -> Result<HttpConfig, StartError> {
+/// The credentials the connection flags give (token, basic, or none).
+pub fn auth(args: &ConnArgs) -> Result<Auth, StartError> {
+    Ok(match (&args.basic, token(args)?) {
+        (Some(b), _) => {
+            let (user, password) = b
+                .split_once(':')
+                .ok_or_else(|| StartError::Usage("--basic takes user:password".into()))?;
+            Auth::Basic {
+                user: user.to_string(),
+                password: password.to_string(),
+            }
+        }
+        (None, Some(t)) => Auth::Bearer(t),
+        (None, None) => Auth::None,
+    })
+}
+
+/// The HTTP client settings the connection flags give, for `base`.
+pub fn http_config(args: &ConnArgs, base: &str, auth: Auth) -> Result<HttpConfig, StartError> {
     let url = reqwest::Url::parse(base)
         .map_err(|e| StartError::Usage(format!("--url {base:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -193,6 +211,11 @@ fn http_config(args: &RunArgs, base: &str, auth: Auth) -> Result<HttpConfig, Sta
     cfg.cacert = args.cacert.clone();
     cfg.insecure = args.insecure;
     cfg.client_identity = args.cert.clone().zip(args.key.clone());
+    if args.insecure {
+        eprintln!(
+            "warning: --insecure: TLS certificates are NOT verified; anyone on the network path can read and change this traffic, token included. Use --cacert FILE instead."
+        );
+    }
     Ok(cfg)
 }
 
@@ -233,31 +256,16 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     } else {
         None
     };
-    let (base, auth) = match (&embedded, &args.url) {
+    let (base, auth) = match (&embedded, &args.conn.url) {
         (Some((server, token)), _) => (server.base_url.clone(), Auth::Bearer(token.clone())),
-        (None, Some(url)) => {
-            let auth = match (&args.basic, token(args)?) {
-                (Some(b), _) => {
-                    let (user, password) = b
-                        .split_once(':')
-                        .ok_or_else(|| StartError::Usage("--basic takes user:password".into()))?;
-                    Auth::Basic {
-                        user: user.to_string(),
-                        password: password.to_string(),
-                    }
-                }
-                (None, Some(t)) => Auth::Bearer(t),
-                (None, None) => Auth::None,
-            };
-            (url.clone(), auth)
-        }
+        (None, Some(url)) => (url.clone(), auth(&args.conn)?),
         (None, None) => {
             return Err(StartError::Usage(
                 "no target: give --url URL (or set SCIM_URL) to test your endpoint, or --embedded for the built-in reference server".into(),
             ));
         }
     };
-    let client = Arc::new(Client::new(http_config(args, &base, auth)?)?);
+    let client = Arc::new(Client::new(http_config(&args.conn, &base, auth)?)?);
 
     let caps = rt
         .block_on(runner::discover(&client))
@@ -275,21 +283,28 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
         jobs: args.jobs,
         snapshots: Some(snapshots.clone()),
     };
+    let run_id = opts.run_id.clone();
     let result = rt.block_on(async {
+        // Listen before the first request, so no signal finds the default handler.
+        let mut signals = StopSignals::new();
         let c = cancel.clone();
         let watcher = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing the current requests, then cleaning up (Ctrl-C again to quit at once)");
-                c.store(true, Ordering::SeqCst);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(EXIT_INTERRUPTED as i32);
-                }
-            }
+            signals.recv().await;
+            eprintln!(
+                "\ninterrupted: no new requests; finishing the ones in flight, then deleting what this run created (press Ctrl-C again to quit at once)"
+            );
+            c.store(true, Ordering::SeqCst);
+            signals.recv().await;
+            eprintln!(
+                "interrupted again: quitting without cleanup; `scimitar cleanup` removes what is left"
+            );
+            std::process::exit(EXIT_INTERRUPTED as i32);
         });
         let r = runner::run(suites, client.clone(), Arc::new(caps), opts, selection, cancel.clone()).await;
         watcher.abort();
         r
     });
+    let embedded_run = embedded.is_some();
     if let Some((server, _)) = embedded {
         rt.block_on(server.shutdown());
     }
@@ -303,11 +318,19 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
         println!("{line}");
     }
     write_reports(args, &result)?;
+    for line in rate_limit_notes(&result, args.quiet) {
+        eprintln!("{line}");
+    }
 
     let leftovers = result
         .suites
         .iter()
         .any(|s| s.cleanup.iter().any(|c| !c.ok()));
+    if leftovers && !embedded_run {
+        eprintln!(
+            "hint: `scimitar cleanup --url {base} --prefix scimitar-{run_id}-` removes what this run left (add --dry-run to see it first)"
+        );
+    }
     if cancel.load(Ordering::SeqCst) {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
@@ -335,6 +358,66 @@ fn snapshot_store(args: &RunArgs, base: &str) -> crate::snapshot::Store {
         mode: Mode::detect(s.update_snapshots),
         require: s.require_snapshots,
     })
+}
+
+/// What the server's rate limiting did to the run: each retry (unless quiet)
+/// and each step left unchecked. A 429 is never a finding, but never silent.
+fn rate_limit_notes(result: &RunResult, quiet: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &result.suites {
+        for st in &s.steps {
+            if let Some(ex) = st.exchange.as_ref().filter(|_| !quiet) {
+                for r in &ex.retries {
+                    out.push(format!("note: {}::{}: {r}", s.name, st.name));
+                }
+            }
+            if let Some(why) = st.skip_reason.as_deref().filter(|w| w.contains("(429")) {
+                out.push(format!(
+                    "warning: {}::{} not checked: {why}",
+                    s.name, st.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, as one stream of stop requests.
+struct StopSignals {
+    #[cfg(unix)]
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    /// Must be called inside the runtime.
+    fn new() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                unix: signal(SignalKind::interrupt())
+                    .and_then(|i| Ok((i, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.unix {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No way to listen: never report a stop.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 fn write_reports(args: &RunArgs, result: &RunResult) -> Result<(), StartError> {

@@ -27,6 +27,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Review snapshots: pending, accept, reject (without cargo-insta).
     Snapshots(crate::snapshot::args::SnapshotsArgs),
+    /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
+    Cleanup(Box<CleanupArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -56,33 +58,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub suite: SuiteArgs,
 
-    /// SCIM base URL, e.g. https://api.example.com/scim/v2
-    #[arg(
-        long,
-        env = "SCIM_URL",
-        value_name = "URL",
-        conflicts_with = "embedded"
-    )]
-    pub url: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
     /// Run against the built-in reference server, started in-process.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "url")]
     pub embedded: bool,
-
-    /// Bearer token (prefer --token-env or --token-file: they stay out of shell history).
-    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["token_env", "token_file", "basic"])]
-    pub token: Option<String>,
-    /// Read the bearer token from this environment variable. Default: SCIM_TOKEN, if set.
-    #[arg(long, value_name = "VAR", conflicts_with_all = ["token_file", "basic"])]
-    pub token_env: Option<String>,
-    /// Read the bearer token from this file (first line).
-    #[arg(long, value_name = "FILE", conflicts_with = "basic")]
-    pub token_file: Option<PathBuf>,
-    /// HTTP basic credentials, user:password.
-    #[arg(long, value_name = "USER:PASS")]
-    pub basic: Option<String>,
-    /// Extra header on every request, 'Name: value' (repeatable; for custom-header auth).
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub headers: Vec<String>,
 
     /// Run only steps whose name contains this (like cargo test).
     #[arg(value_name = "FILTER")]
@@ -114,6 +94,39 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub jobs: usize,
 
+    /// Print only failures and the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Coloured output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub snap: crate::snapshot::args::RunSnapshotArgs,
+}
+
+/// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).
+#[derive(Args)]
+pub struct ConnArgs {
+    /// SCIM base URL, e.g. https://api.example.com/scim/v2
+    #[arg(long, env = "SCIM_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Bearer token (prefer --token-env or --token-file: they stay out of shell history).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["token_env", "token_file", "basic"])]
+    pub token: Option<String>,
+    /// Read the bearer token from this environment variable. Default: SCIM_TOKEN, if set.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["token_file", "basic"])]
+    pub token_env: Option<String>,
+    /// Read the bearer token from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "basic")]
+    pub token_file: Option<PathBuf>,
+    /// HTTP basic credentials, user:password.
+    #[arg(long, value_name = "USER:PASS")]
+    pub basic: Option<String>,
+    /// Extra header on every request, 'Name: value' (repeatable; for custom-header auth).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
+
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
     pub timeout: f64,
@@ -135,16 +148,34 @@ pub struct RunArgs {
     /// Private key (PEM) for --cert.
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
+}
 
-    /// Print only failures and the summary.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Coloured output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+// By hand, so a token never reaches a debug print.
+impl std::fmt::Debug for ConnArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnArgs")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("token_env", &self.token_env)
+            .field("token_file", &self.token_file)
+            .field("basic", &self.basic.as_ref().map(|_| "***"))
+            .field("headers", &self.headers.len())
+            .field("timeout", &self.timeout)
+            .field("insecure", &self.insecure)
+            .finish_non_exhaustive()
+    }
+}
 
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
     #[command(flatten)]
-    pub snap: crate::snapshot::args::RunSnapshotArgs,
+    pub conn: ConnArgs,
+    /// Remove Users and Groups whose name starts with this. Must start with `scimitar-`.
+    #[arg(long, value_name = "PREFIX", default_value = "scimitar-")]
+    pub prefix: String,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

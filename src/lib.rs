@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod check;
+pub mod cleanup;
 pub mod cli;
 pub mod http;
 pub mod report;

@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => app::serve(args, &rt),
         Command::Snapshots(args) => scimitar::snapshot::review::command(args)
             .map_err(|e| app::StartError::Io(e.to_string())),
+        Command::Cleanup(args) => scimitar::cleanup::command(args, &rt),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(

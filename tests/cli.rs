@@ -463,3 +463,78 @@ fn the_token_never_appears_in_output_or_reports() {
         assert!(!text.contains(token), "token leaked: {text}");
     }
 }
+
+#[test]
+fn basic_auth_and_extra_headers_are_sent_and_hidden() {
+    let f = fake(true);
+    let s = lifecycle();
+    let out = scimitar(
+        s.root(),
+        &[
+            "run",
+            "--url",
+            &f.url(),
+            "--basic",
+            "admin:pa55word-xyz",
+            "-H",
+            "X-Api-Key: key-abcdef",
+            "lifecycle::create",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let reqs = f.received_requests();
+    assert!(!reqs.is_empty());
+    for r in reqs {
+        // base64("admin:pa55word-xyz")
+        assert_eq!(
+            r.headers.get("authorization").unwrap(),
+            "Basic YWRtaW46cGE1NXdvcmQteHl6"
+        );
+        assert_eq!(r.headers.get("x-api-key").unwrap(), "key-abcdef");
+    }
+    assert!(!out.all().contains("pa55word-xyz") && !out.all().contains("key-abcdef"));
+}
+
+#[test]
+fn token_comes_from_env_or_file() {
+    let f = fake(true);
+    let s = lifecycle();
+    let file = s.root().join("token.txt");
+    std::fs::write(&file, "from-file-token\n").unwrap();
+    let out = scimitar(
+        s.root(),
+        &[
+            "run",
+            "--url",
+            &f.url(),
+            "--token-file",
+            file.to_str().unwrap(),
+            "lifecycle::create",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(
+        f.received_requests()
+            .iter()
+            .all(|r| r.headers.get("authorization").unwrap() == "Bearer from-file-token")
+    );
+
+    let missing = scimitar(
+        s.root(),
+        &[
+            "run",
+            "--url",
+            &f.url(),
+            "--token-env",
+            "SCIMITAR_NO_SUCH_VAR",
+        ],
+    );
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("--token-env SCIMITAR_NO_SUCH_VAR: that environment variable is not set"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -987,3 +987,420 @@ async fn schemas_endpoint_lists_published_schemas() {
     );
     h.get("/Schemas/urn:nope").await.assert_error(404, None);
 }
+
+fn patch_op(ops: Value) -> Value {
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+#[tokio::test]
+async fn patch_users_in_entra_dialect() {
+    let h = start(None).await;
+    let created = h
+        .post(
+            "/Users",
+            json!({"schemas":[USER,ENTERPRISE],"externalId":"0a21f0f2","userName":"Test_User_00aa","active":true,
+                   "emails":[{"primary":true,"type":"work","value":"Test_User_11bb@testuser.com"}],
+                   "meta":{"resourceType":"User"},
+                   "name":{"formatted":"givenName familyName","familyName":"familyName","givenName":"givenName"},"roles":[]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    let manager = h.create_user("manager@example.com").await;
+    let manager_id = manager["id"].as_str().unwrap();
+
+    let a = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(json!([
+                {"op":"Replace","path":"emails[type eq \"work\"].value","value":"updatedEmail@microsoft.com"},
+                {"op":"Replace","path":"name.familyName","value":"updatedFamilyName"},
+                {"op":"Add","path":"addresses[type eq \"work\"].streetAddress","value":"1 Main St"},
+                {"op":"Add","path":"addresses[type eq \"work\"].locality","value":"Springfield"},
+                {"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"Retail"},
+                {"op":"add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager","value":manager_id}
+            ]))),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.header("etag"), a.body["meta"]["version"].as_str());
+    assert_ne!(a.body["meta"]["version"], created.body["meta"]["version"]);
+    let u = &a.body;
+    assert_eq!(u["emails"][0]["value"], "updatedEmail@microsoft.com");
+    assert_eq!(u["name"]["familyName"], "updatedFamilyName");
+    assert_eq!(u["addresses"].as_array().unwrap().len(), 1);
+    assert_eq!(u["addresses"][0]["locality"], "Springfield");
+    assert_eq!(u[ENTERPRISE]["department"], "Retail");
+    assert_eq!(u[ENTERPRISE]["manager"]["value"], manager_id);
+    assert_eq!(u["schemas"], json!([USER, ENTERPRISE]));
+
+    // Disable without the aadOptscim062020 flag: a string boolean.
+    let off = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(
+                json!([{"op":"Replace","path":"active","value":"False"}]),
+            )),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(off.body["active"], false);
+    // A disabled user stays readable and filterable.
+    let found = h
+        .get(&format!(
+            "/Users?filter={}",
+            enc("userName eq \"Test_User_00aa\"")
+        ))
+        .await;
+    assert_eq!(found.body["Resources"][0]["active"], false);
+    // With the flag: no path, dotted and URN keys.
+    let flag = h
+        .send(
+            Method::PATCH,
+            &format!("{path}?attributes=active,name.givenName"),
+            Some(patch_op(json!([{"op":"replace","value":{
+                "active": true, "name.givenName": "Kkom",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber": "Aklq"}}]))),
+        )
+        .await;
+    assert_eq!(flag.status, StatusCode::OK, "{}", flag.body);
+    assert_eq!(
+        flag.body,
+        json!({"schemas":[USER,ENTERPRISE],"id":id,"active":true,"name":{"givenName":"Kkom"}})
+    );
+    let full = h.get(&path).await;
+    assert_eq!(full.body[ENTERPRISE]["employeeNumber"], "Aklq");
+
+    // After PATCH the resource must still be valid and unique.
+    h.send(
+        Method::PATCH,
+        &path,
+        Some(patch_op(
+            json!([{"op":"Replace","path":"userName","value":"MANAGER@example.com"}]),
+        )),
+    )
+    .await
+    .assert_error(409, Some("uniqueness"));
+    h.send(
+        Method::PATCH,
+        &path,
+        Some(patch_op(json!([{"op":"Remove","path":"userName"}]))),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    // Failed PATCHes change nothing.
+    assert_eq!(
+        h.get(&path).await.body["meta"]["version"],
+        full.body["meta"]["version"]
+    );
+    // Malformed PatchOps.
+    h.send(
+        Method::PATCH,
+        &path,
+        Some(json!({"schemas":[USER],"Operations":[]})),
+    )
+    .await
+    .assert_error(400, Some("invalidSyntax"));
+    h.send(
+        Method::PATCH,
+        &path,
+        Some(patch_op(json!([{"op":"Frobnicate","path":"active"}]))),
+    )
+    .await
+    .assert_error(400, Some("invalidSyntax"));
+    // PATCH honours If-Match.
+    h.raw(
+        Method::PATCH,
+        &path,
+        Some(
+            serde_json::to_vec(&patch_op(
+                json!([{"op":"replace","path":"active","value":false}]),
+            ))
+            .unwrap(),
+        ),
+        &[("if-match", "W/\"stale\"")],
+    )
+    .await
+    .assert_error(412, None);
+}
+
+#[tokio::test]
+async fn patch_groups_in_entra_and_okta_dialects() {
+    let h = start(None).await;
+    let u1 = h.create_user("u1@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let u2 = h.create_user("u2@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let u3 = h.create_user("u3@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let g = h.create_group("Test SCIMv2", &[]).await;
+    let gid = g["id"].as_str().unwrap();
+    let path = format!("/Groups/{gid}");
+    let members = |a: &Answer| -> Vec<String> {
+        a.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // Entra: add with "$ref": null, remove by a value list.
+    let add = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(json!([{"op":"Add","path":"members","value":[{"$ref":null,"value":u1},{"$ref":null,"value":u2}]}]))),
+        )
+        .await;
+    assert_eq!(add.status, StatusCode::OK, "{}", add.body);
+    assert_eq!(members(&add), [u1.clone(), u2.clone()]);
+    assert_eq!(
+        add.body["members"][0]["$ref"],
+        json!(h.url(&format!("/Users/{u1}")))
+    );
+    assert_eq!(add.body["members"][0]["type"], "User");
+    let remove = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(
+                json!([{"op":"Remove","path":"members","value":[{"value":u1}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(members(&remove), [u2.as_str()]);
+    // Entra rename; Entra G1 lookup then sees the new name.
+    let renamed = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(
+                json!([{"op":"Replace","path":"displayName","value":"renamed"}]),
+            )),
+        )
+        .await;
+    assert_eq!(renamed.body["displayName"], "renamed");
+
+    // Okta: rename with id inside value (id is read-only and ignored).
+    let okta_rename = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(
+                json!([{"op":"replace","value":{"id":gid,"displayName":"Test SCIMv2"}}]),
+            )),
+        )
+        .await;
+    assert_eq!(okta_rename.status, StatusCode::OK, "{}", okta_rename.body);
+    assert_eq!(okta_rename.body["displayName"], "Test SCIMv2");
+    assert_eq!(okta_rename.body["id"], gid);
+    // Okta membership delta: remove by value path plus add, in one PATCH.
+    let delta = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(json!([
+                {"op":"remove","path":format!("members[value eq \"{u2}\"]")},
+                {"op":"add","path":"members","value":[{"value":u3,"display":"u3@example.com"}]}
+            ]))),
+        )
+        .await;
+    assert_eq!(delta.status, StatusCode::OK, "{}", delta.body);
+    assert_eq!(members(&delta), [u3.as_str()]);
+    // Okta full push.
+    let push = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(
+                json!([{"op":"replace","path":"members","value":[{"value":u1},{"value":u2}]}]),
+            )),
+        )
+        .await;
+    assert_eq!(members(&push), [u1.clone(), u2.clone()]);
+    // The users see their groups.
+    let user = h.get(&format!("/Users/{u1}")).await;
+    assert_eq!(user.body["groups"][0]["value"], gid);
+    let user3 = h.get(&format!("/Users/{u3}")).await;
+    assert!(user3.body.get("groups").is_none());
+
+    // A member that is not an existing resource id.
+    h.send(
+        Method::PATCH,
+        &path,
+        Some(patch_op(
+            json!([{"op":"add","path":"members","value":[{"value":"no-such-id"}]}]),
+        )),
+    )
+    .await
+    .assert_error(400, Some("invalidValue"));
+    // Users' groups attribute is read-only.
+    h.send(
+        Method::PATCH,
+        &format!("/Users/{u1}"),
+        Some(patch_op(
+            json!([{"op":"add","path":"groups","value":[{"value":gid}]}]),
+        )),
+    )
+    .await
+    .assert_error(400, Some("mutability"));
+}
+
+#[tokio::test]
+async fn okta_deactivate_and_put_profile_update() {
+    let h = start(None).await;
+    let created = h
+        .post(
+            "/Users",
+            json!({"schemas":[USER],"userName":"test.user@okta.local","name":{"givenName":"Test","familyName":"User"},
+                   "emails":[{"primary":true,"value":"test.user@okta.local","type":"work"}],"displayName":"Test User",
+                   "locale":"en-US","externalId":"00ujl29u0le5T6Aj10h7","groups":[],"password":"1mz050nq","active":true}),
+        )
+        .await;
+    let id = created.body["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    let put = h
+        .send(
+            Method::PUT,
+            &path,
+            Some(json!({"schemas":[USER],"id":id,"userName":"test.user@okta.local",
+                        "name":{"givenName":"Another","middleName":"Excited","familyName":"User"},
+                        "emails":[{"primary":true,"value":"test.user@okta.local","type":"work","display":"test.user@okta.local"}],
+                        "active":true,"groups":[],"meta":{"resourceType":"User"}})),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+    assert_eq!(put.body["name"]["givenName"], "Another");
+    assert!(put.body.get("locale").is_none());
+    let off = h
+        .send(
+            Method::PATCH,
+            &path,
+            Some(patch_op(json!([{"op":"replace","value":{"active":false}}]))),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.body);
+    assert_eq!(off.body["active"], false);
+    assert!(off.body.get("password").is_none());
+}
+
+#[tokio::test]
+async fn bulk_patch_and_put_with_versions() {
+    let h = start(None).await;
+    let u = h.create_user("bulkpatch@example.com").await;
+    let id = u["id"].as_str().unwrap();
+    let v = u["meta"]["version"].as_str().unwrap();
+    let resp = h
+        .post(
+            "/Bulk",
+            json!({"Operations": [
+                {"method":"PATCH","path":format!("/Users/{id}"),"version":v,
+                 "data":{"schemas":[PATCH_OP],"Operations":[{"op":"replace","path":"active","value":false}]}},
+                {"method":"PUT","path":format!("/Users/{id}"),"version":v,
+                 "data":{"schemas":[USER],"userName":"bulkpatch@example.com"}},
+                {"method":"POST","path":"/Groups","bulkId":"g",
+                 "data":{"schemas":[GROUP],"displayName":"bg"}},
+                {"method":"PATCH","path":"/Groups/bulkId:g",
+                 "data":{"Operations":[{"op":"add","path":"members","value":[{"value":id}]}]}},
+                {"method":"DELETE","path":format!("/Users/{id}")}
+            ]}),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::OK, "{}", resp.body);
+    let ops = resp.body["Operations"].as_array().unwrap();
+    let statuses: Vec<&str> = ops.iter().map(|o| o["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["200", "412", "201", "200", "204"]);
+    assert_eq!(ops[0]["location"], json!(h.url(&format!("/Users/{id}"))));
+    let gid = ops[2]["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
+    // The user was deleted last, so it left the group again.
+    let g = h.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(g.body["members"], json!([]));
+    h.get(&format!("/Users/{id}")).await.assert_error(404, None);
+}
+
+#[tokio::test]
+async fn membership_changes_change_the_members_etags() {
+    let h = start(None).await;
+    let u = h.create_user("versioned@example.com").await;
+    let uid = u["id"].as_str().unwrap();
+    let v0 = u["meta"]["version"].clone();
+    let g = h.create_group("versioned", &[uid]).await;
+    let gid = g["id"].as_str().unwrap();
+    let after_add = h.get(&format!("/Users/{uid}")).await;
+    assert_ne!(
+        after_add.body["meta"]["version"], v0,
+        "groups changed, so must the ETag"
+    );
+    let v1 = after_add.header("etag").unwrap().to_string();
+    let cached = h
+        .raw(
+            Method::GET,
+            &format!("/Users/{uid}"),
+            None,
+            &[("if-none-match", &v1)],
+        )
+        .await;
+    assert_eq!(cached.status, StatusCode::NOT_MODIFIED);
+
+    // Renaming the user changes the member's display in the group.
+    let gv = g["meta"]["version"].clone();
+    let renamed = h
+        .send(
+            Method::PATCH,
+            &format!("/Users/{uid}"),
+            Some(patch_op(
+                json!([{"op":"replace","path":"displayName","value":"Verna"}]),
+            )),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let group = h.get(&format!("/Groups/{gid}")).await;
+    assert_eq!(group.body["members"][0]["display"], "Verna");
+    assert_ne!(group.body["meta"]["version"], gv);
+
+    // Deleting the group changes the former member's representation.
+    let before = h.get(&format!("/Users/{uid}")).await.body["meta"]["version"].clone();
+    h.send(Method::DELETE, &format!("/Groups/{gid}"), None)
+        .await;
+    let user = h.get(&format!("/Users/{uid}")).await;
+    assert!(user.body.get("groups").is_none());
+    assert_ne!(user.body["meta"]["version"], before);
+}
+
+#[tokio::test]
+async fn group_display_names_need_not_be_unique() {
+    // RFC 7643 declares Group.displayName "uniqueness": "none", and /Schemas says so.
+    let h = start(None).await;
+    h.create_group("Same Name", &[]).await;
+    let second = h
+        .post(
+            "/Groups",
+            json!({"schemas":[GROUP],"displayName":"same name"}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    let schema = h.get(&format!("/Schemas/{GROUP}")).await;
+    let display = schema.body["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "displayName")
+        .unwrap()
+        .clone();
+    assert_eq!(display["uniqueness"], "none");
+}

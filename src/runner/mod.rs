@@ -252,12 +252,22 @@ async fn run_suite(
         r.selected = is_sel;
         // A snapshot difference fails the step but does not stop the suite:
         // the later steps' diffs are worth seeing too.
-        let failed = r.outcome == Outcome::Failed;
+        let outcome = r.outcome;
         if let Some(s) = snaps.as_mut() {
             s.apply(step, &vars, &mut r);
         }
-        if failed && skip.is_none() {
-            skip = Some(format!("an earlier step, '{}', failed", step.name));
+        if skip.is_none() {
+            match outcome {
+                Outcome::Failed => skip = Some(format!("an earlier step, '{}', failed", step.name)),
+                // Only rate limiting skips a step that was sent.
+                Outcome::Skipped => {
+                    skip = Some(format!(
+                        "an earlier step, '{}', was rate limited (429)",
+                        step.name
+                    ))
+                }
+                _ => {}
+            }
         }
         result.steps.push(r);
     }
@@ -343,6 +353,13 @@ async fn run_step(
     };
     let ex = match client.send(&req).await {
         Ok(ex) => ex,
+        // Rate limiting says nothing about conformance: not checked, not failed.
+        Err(e @ HttpError::RateLimited { .. }) => {
+            r.outcome = Outcome::Skipped;
+            r.skip_reason = Some(format!("{} {}: {e}", req.method, req.path));
+            r.duration = started.elapsed();
+            return r;
+        }
         Err(e) => {
             r.outcome = Outcome::Failed;
             r.error = Some(format!("{} {}: {e}", req.method, req.path));
@@ -466,7 +483,7 @@ fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String
 }
 
 /// Percent-encodes an id for use as one path segment.
-fn encode_segment(id: &str) -> String {
+pub(crate) fn encode_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

@@ -202,21 +202,22 @@ fn apply_pathless(
         ));
     };
     for (key, v) in obj {
-        if within.is_none() {
-            if let Some(ext) = schema.extension(key) {
-                if v.is_null() {
-                    if kind == OpKind::Replace {
-                        remove_ci(res, ext.id);
-                    }
-                    continue;
+        if within.is_none()
+            && let Some(ext) = schema.extension(key)
+        {
+            if v.is_null() {
+                if kind == OpKind::Replace {
+                    remove_ci(res, ext.id);
                 }
-                apply_pathless(res, kind, v, schema, Some(ext))?;
                 continue;
             }
-            // `schemas` is managed here (tidy_extensions), not by clients.
-            if key.eq_ignore_ascii_case("schemas") {
-                continue;
-            }
+            apply_pathless(res, kind, v, schema, Some(ext))?;
+            continue;
+        }
+        // `schemas` is managed here (tidy_extensions), not by clients. Some
+        // clients (scim2-models) also put it inside an extension's object.
+        if key.eq_ignore_ascii_case("schemas") {
+            continue;
         }
         let full = match within {
             Some(ext) => format!("{}:{key}", ext.id),

@@ -4,7 +4,9 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::body::{Body, Bytes};
+use std::pin::Pin;
+
+use axum::body::{Body, HttpBody};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::Response;
@@ -197,6 +199,32 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
+/// How much of an oversized body is read (and discarded) before answering
+/// 413, so the client reads the answer instead of a connection reset.
+const DRAIN_LIMIT: usize = 16 * MAX_PAYLOAD_SIZE;
+
+/// Reads the body if it fits `MAX_PAYLOAD_SIZE`; `None` if it does not.
+async fn read_limited(mut body: Body) -> Option<Vec<u8>> {
+    let mut bytes = Vec::new();
+    let mut seen = 0usize;
+    while seen <= DRAIN_LIMIT {
+        let frame = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await;
+        match frame {
+            Some(Ok(frame)) => {
+                if let Some(data) = frame.data_ref() {
+                    seen += data.len();
+                    if seen <= MAX_PAYLOAD_SIZE {
+                        bytes.extend_from_slice(data);
+                    }
+                }
+            }
+            // A broken upload ends the read; the JSON parse reports it.
+            Some(Err(_)) | None => break,
+        }
+    }
+    (seen <= MAX_PAYLOAD_SIZE).then_some(bytes)
+}
+
 async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, ScimError> {
     if let Some(ct) = header_str(headers, header::CONTENT_TYPE) {
         let essence = ct
@@ -222,12 +250,10 @@ async fn read_json(headers: &HeaderMap, body: Body) -> Result<Value, ScimError> 
     };
     let declared =
         header_str(headers, header::CONTENT_LENGTH).and_then(|l| l.trim().parse::<u64>().ok());
-    if declared.is_some_and(|l| l > MAX_PAYLOAD_SIZE as u64) {
+    if declared.is_some_and(|l| l > DRAIN_LIMIT as u64) {
         return Err(too_large());
     }
-    let bytes: Bytes = axum::body::to_bytes(body, MAX_PAYLOAD_SIZE)
-        .await
-        .map_err(|_| too_large())?;
+    let bytes = read_limited(body).await.ok_or_else(too_large)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ScimError::bad_request(
             ScimType::InvalidSyntax,

@@ -29,7 +29,15 @@
 //!   dropped; `schemas` in responses lists the core schema and the extensions
 //!   in use. `null` values mean unassigned and are dropped.
 //! - Every request body is limited to `bulk.maxPayloadSize` (413).
-//! - ETags are weak (`W/"n"`), from a counter bumped on every change.
+//! - ETags are weak (`W/"n"`), from a counter bumped on every change,
+//!   including changes that alter a resource's representation from outside:
+//!   membership changes (a user's `groups`) and renames (a member's
+//!   `display`).
+//! - Bulk runs operations in request order; one that refers to
+//!   `bulkId:x` waits for x's creation. Unresolvable or circular references
+//!   fail with 409 (RFC 7644 §3.7.1 allows giving up on cycles).
+//! - Errors hyper produces before the handler runs (malformed HTTP, a URI
+//!   too long) are hyper's plain responses, not SCIM error bodies.
 
 mod bulk;
 mod discovery;

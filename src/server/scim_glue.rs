@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::scim::attr;
 use crate::scim::error::ScimError;
 use crate::scim::filter::{self, Filter};
+use crate::scim::patch;
 use crate::scim::path::{self, AttrPath};
 use crate::scim::schema::{self, ResourceSchema};
 
@@ -48,18 +49,24 @@ pub(crate) fn compare_sort_values(path: &AttrPath, kind: Kind, a: &Value, b: &Va
     filter::compare_values(a, b, filter::sort_attribute(path, schema(kind)))
 }
 
+/// Applies a PatchOp body; on error the resource is unchanged.
 pub(crate) fn apply_patch(
-    _kind: Kind,
-    _resource: &mut Value,
-    _patch: &Value,
+    kind: Kind,
+    resource: &mut Value,
+    patch_body: &Value,
 ) -> Result<(), ScimError> {
-    Err(ScimError::new(501, None, "PATCH is not available yet"))
+    patch::apply(resource, patch_body, schema(kind))
 }
 
 /// Lenient input coercion (canonical key case, string booleans, plain-string
 /// manager).
 pub(crate) fn coerce(kind: Kind, resource: &mut Value) {
     attr::coerce(resource, schema(kind));
+}
+
+/// Required attributes and value types (after coercion).
+pub(crate) fn validate(kind: Kind, resource: &Value) -> Result<(), ScimError> {
+    attr::validate(resource, schema(kind))
 }
 
 /// The schema definitions served at /Schemas.

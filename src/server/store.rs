@@ -184,7 +184,10 @@ impl Store {
             last_modified: stamp,
             version,
         };
+        let members = member_ids(&stored.data);
         self.resources.insert(id.clone(), stored);
+        // New members gain this group in their `groups`.
+        self.touch(members);
         self.render_id(kind, &id, base)
     }
 
@@ -247,34 +250,63 @@ impl Store {
     ) -> Result<(), ScimError> {
         let existing = self.get(kind, id)?;
         check_if_match(existing, if_match)?;
-        self.resources.remove(id);
+        let removed = self.resources.remove(id);
+        // Former members of a deleted group lose it from their `groups`.
+        if let Some(removed) = removed {
+            self.touch(member_ids(&removed.data));
+        }
         // A deleted resource leaves every group it was a member of.
-        let version = self.bump_version();
-        let stamp = now();
-        for group in self
-            .resources
-            .values_mut()
-            .filter(|s| s.kind == Kind::Group)
-        {
-            if let Some(Value::Array(members)) = group.data.get_mut("members") {
-                let before = members.len();
+        let containing = self.groups_containing(id);
+        for gid in &containing {
+            if let Some(Value::Array(members)) = self
+                .resources
+                .get_mut(gid)
+                .and_then(|g| g.data.get_mut("members"))
+            {
                 members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
-                if members.len() != before {
-                    group.version = version;
-                    group.last_modified = stamp.clone();
-                }
             }
         }
+        self.touch(containing);
         Ok(())
     }
 
+    /// Stores new data for a resource and bumps the versions of the
+    /// resources whose representation depends on it: a group's members and
+    /// former members (their `groups`), and the groups containing it
+    /// (their members' `display`).
     fn commit(&mut self, id: &str, data: Map<String, Value>) {
-        let version = self.bump_version();
+        let mut related = member_ids(&data);
         if let Some(stored) = self.resources.get_mut(id) {
+            related.extend(member_ids(&stored.data));
             stored.data = data;
-            stored.version = version;
-            stored.last_modified = now();
         }
+        related.extend(self.groups_containing(id));
+        related.push(id.to_string());
+        self.touch(related);
+    }
+
+    /// Gives these resources a new version and lastModified.
+    fn touch(&mut self, ids: Vec<String>) {
+        if ids.is_empty() {
+            return;
+        }
+        let version = self.bump_version();
+        let stamp = now();
+        for id in ids {
+            if let Some(stored) = self.resources.get_mut(&id) {
+                stored.version = version;
+                stored.last_modified = stamp.clone();
+            }
+        }
+    }
+
+    /// The ids of the groups that list `id` as a direct member.
+    fn groups_containing(&self, id: &str) -> Vec<String> {
+        self.resources
+            .iter()
+            .filter(|(_, s)| s.kind == Kind::Group && member_ids(&s.data).iter().any(|m| m == id))
+            .map(|(gid, _)| gid.clone())
+            .collect()
     }
 
     pub(crate) fn render_id(
@@ -444,20 +476,15 @@ impl Store {
         }
         obj.insert("schemas".into(), Value::Array(schemas));
 
-        for attr in rs.core.attributes.iter().filter(|a| a.required) {
-            let ok = match obj.get(attr.name) {
-                None => false,
-                Some(Value::String(s)) => !s.trim().is_empty(),
-                Some(Value::Array(items)) => !items.is_empty(),
-                Some(_) => true,
-            };
-            if !ok {
-                return Err(ScimError::bad_request(
-                    ScimType::InvalidValue,
-                    format!("{} is required", attr.name),
-                ));
-            }
-        }
+        let mut whole = Value::Object(obj);
+        scim_glue::validate(kind, &whole)?;
+        let Value::Object(mut obj) = whole.take() else {
+            return Err(ScimError::bad_request(
+                ScimType::InvalidSyntax,
+                "not an object",
+            ));
+        };
+
         if let Mode::Replace(previous) = mode {
             // Attributes never returned (password) cannot be read back and
             // resent by the client, so a PUT that omits them keeps them.
@@ -478,11 +505,6 @@ impl Store {
         if kind == Kind::Group {
             let members = self.resolve_members(obj.remove("members"), self_id)?;
             obj.insert("members".into(), Value::Array(members));
-        }
-        for attr in &rs.core.attributes {
-            if let Some(value) = obj.get(attr.name) {
-                check_type(attr, value)?;
-            }
         }
         Ok(obj)
     }
@@ -551,11 +573,10 @@ impl Store {
         };
         let mut out: Vec<Value> = Vec::new();
         for item in items {
-            let value = match &item {
-                Value::Object(m) => get_ci(m, "value").and_then(Value::as_str),
-                Value::String(s) => Some(s.as_str()),
-                _ => None,
-            };
+            let value = item
+                .as_object()
+                .and_then(|m| get_ci(m, "value"))
+                .and_then(Value::as_str);
             let Some(value) = value else {
                 return Err(ScimError::bad_request(
                     ScimType::InvalidValue,
@@ -583,38 +604,15 @@ impl Store {
     }
 }
 
-/// A light type check of a top-level value against its definition, so a
-/// resource never stores what its published schema says it cannot hold.
-fn check_type(attr: &Attribute, value: &Value) -> Result<(), ScimError> {
-    let single_ok = |v: &Value| match attr.ty {
-        AttrType::String | AttrType::Reference | AttrType::DateTime | AttrType::Binary => {
-            v.is_string()
-        }
-        AttrType::Boolean => v.is_boolean(),
-        AttrType::Integer => v.is_i64() || v.is_u64(),
-        AttrType::Decimal => v.is_number(),
-        AttrType::Complex => v.is_object(),
-    };
-    let ok = if attr.multi_valued {
-        value
-            .as_array()
-            .is_some_and(|items| items.iter().all(single_ok))
-    } else {
-        single_ok(value)
-    };
-    if ok {
-        Ok(())
-    } else {
-        let shape = if attr.multi_valued {
-            "an array of "
-        } else {
-            ""
-        };
-        Err(ScimError::bad_request(
-            ScimType::InvalidValue,
-            format!("{} must be {shape}{}", attr.name, attr.ty.as_str()),
-        ))
-    }
+/// The member ids a group's stored data lists (none for users).
+fn member_ids(data: &Map<String, Value>) -> Vec<String> {
+    data.get("members")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("value").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
 }
 
 /// Create and PUT bodies must name the resource's core schema (RFC 7644 §3.3).

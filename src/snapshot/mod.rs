@@ -222,6 +222,10 @@ impl SuiteSnapshots<'_> {
     pub fn apply(&mut self, step: &Step, vars: &Vars, r: &mut StepResult) {
         let Some(spec) = &step.snapshot else { return };
         let Some(ex) = &r.exchange else { return };
+        if r.outcome == Outcome::Skipped {
+            // Sent but not checked (rate limited): no response to keep.
+            return;
+        }
         let mut extra = Vec::new();
         for p in &spec.redact {
             let rendered = vars.render_text(p).unwrap_or_else(|_| p.clone());
@@ -238,7 +242,7 @@ impl SuiteSnapshots<'_> {
         let text = self
             .redactor
             .render(resp.status, resp.header("content-type"), body, &extra);
-        if !r.selected || r.outcome == Outcome::Skipped {
+        if !r.selected {
             return;
         }
         let name = file::slug(spec.name.as_deref().unwrap_or(&step.name));

@@ -577,3 +577,15 @@ fn add_with_sub_attribute_on_multi_valued_sets_every_element() {
         json!([{"value": "a@x", "type": "work"}, {"value": "b@x", "type": "work"}])
     );
 }
+
+#[test]
+fn extension_value_may_carry_its_own_schemas() {
+    // scim2-tester (scim2-models) sends the extension object with the
+    // extension's `schemas` inside it; the member is not an attribute.
+    let mut u = user();
+    patch_user(&mut u, &format!(r#"{{"Operations":[{{"op":"add","path":"{EXT}","value":{{"schemas":["{EXT}"],"employeeNumber":"42"}}}}]}}"#)).unwrap();
+    assert_eq!(u[EXT]["employeeNumber"], "42");
+    assert!(u[EXT].get("schemas").is_none());
+    patch_user(&mut u, &format!(r#"{{"Operations":[{{"op":"replace","path":"{EXT}","value":{{"schemas":["{EXT}"],"employeeNumber":"43"}}}}]}}"#)).unwrap();
+    assert_eq!(u[EXT]["employeeNumber"], "43");
+}
