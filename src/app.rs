@@ -39,13 +39,19 @@ pub enum StartError {
 pub fn load_suites(args: &SuiteArgs) -> Result<Vec<Suite>, StartError> {
     let paths = if args.suites.is_empty() {
         let default = PathBuf::from("suites");
-        if !default.is_dir() {
+        if default.is_dir() {
+            vec![default]
+        } else if crate::embedded::has_suites() {
+            // Outside a checkout (an installed binary): the suites built in.
+            let root = crate::embedded::extract()
+                .map_err(|e| StartError::Io(format!("cannot unpack the built-in suites: {e}")))?;
+            vec![root.join("suites")]
+        } else {
             return Err(StartError::Usage(
                 "no suites: ./suites does not exist here; give --suite PATH (a file or folder)"
                     .into(),
             ));
         }
-        vec![default]
     } else {
         args.suites.clone()
     };
@@ -238,6 +244,7 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     if args.jobs == 0 {
         return Err(StartError::Usage("--jobs must be at least 1".into()));
     }
+    report_formats(args)?;
     let selection = selection(&test_args, &suites);
     let all_suites = suites.clone();
 
@@ -276,12 +283,14 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
 
     let cancel = Arc::new(AtomicBool::new(false));
     let snapshots = Arc::new(snapshot_store(args, &base));
+    let progress = Progress::start(args, rt, suites.len());
     let opts = RunOptions {
         run_id: runner::new_run_id(),
         keep: args.keep,
         strict: args.strict,
         jobs: args.jobs,
         snapshots: Some(snapshots.clone()),
+        progress: progress.as_ref().map(|p| p.done.clone()),
     };
     let run_id = opts.run_id.clone();
     let result = rt.block_on(async {
@@ -304,16 +313,22 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
         watcher.abort();
         r
     });
+    if let Some(p) = progress {
+        p.finish(rt);
+    }
     let embedded_run = embedded.is_some();
     if let Some((server, _)) = embedded {
         rt.block_on(server.shutdown());
     }
 
     let color = crate::snapshot::args::color_enabled(args.color);
-    let conclusion = libtest_mimic::run(&test_args, result_trials(&all_suites, &result, color));
-    if !args.quiet || conclusion.has_failed() {
-        print!("{}", report::summary::render(&result));
-    }
+    let failed = if args.quiet {
+        // Only what needs attention: the failures, then the summary.
+        print_failures(&result)
+    } else {
+        libtest_mimic::run(&test_args, result_trials(&all_suites, &result, color)).has_failed()
+    };
+    print!("{}", report::summary::render(&result));
     if let Some(line) = snapshots.summary() {
         println!("{line}");
     }
@@ -334,7 +349,7 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     if cancel.load(Ordering::SeqCst) {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    Ok(ExitCode::from(if conclusion.has_failed() || leftovers {
+    Ok(ExitCode::from(if failed || leftovers {
         EXIT_FAILED
     } else {
         EXIT_OK
@@ -433,7 +448,79 @@ fn write_reports(args: &RunArgs, result: &RunResult) -> Result<(), StartError> {
     if let Some(p) = &args.json {
         write(p, report::json::render(result))?;
     }
+    for (p, format) in report_formats(args)? {
+        write(p, format.render(result))?;
+    }
     Ok(())
+}
+
+/// Each `--report` file with its format; checked before the run starts.
+fn report_formats(args: &RunArgs) -> Result<Vec<(&PathBuf, report::ReportFormat)>, StartError> {
+    args.reports
+        .iter()
+        .map(|p| {
+            report::ReportFormat::from_path(p)
+                .map(|f| (p, f))
+                .ok_or_else(|| {
+                    StartError::Usage(format!(
+                        "--report {}: name the file .md (Markdown) or .html (HTML)",
+                        p.display()
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// `--quiet`: each failed step's explanation; whether there was any.
+fn print_failures(result: &RunResult) -> bool {
+    let mut any = false;
+    for s in &result.suites {
+        for st in s.steps.iter().filter(|st| st.selected) {
+            if st.outcome == Outcome::Failed {
+                println!("FAILED {}", st.explain(&s.name).trim_end());
+                println!();
+                any = true;
+            }
+        }
+    }
+    any
+}
+
+/// `suites done/total` on stderr while the run goes, only when stderr is a
+/// terminal (never in logs or CI output) and not with `--quiet`.
+struct Progress {
+    done: Arc<std::sync::atomic::AtomicUsize>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(args: &RunArgs, rt: &tokio::runtime::Runtime, total: usize) -> Option<Progress> {
+        use std::io::IsTerminal;
+        if args.quiet || total == 0 || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let d = done.clone();
+        let ticker = rt.spawn(async move {
+            let mut shown = usize::MAX;
+            loop {
+                let now = d.load(Ordering::Relaxed);
+                if now != shown {
+                    eprint!("\r\x1b[2Kscimitar: {now}/{total} suites done");
+                    shown = now;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Some(Progress { done, ticker })
+    }
+
+    fn finish(self, rt: &tokio::runtime::Runtime) {
+        self.ticker.abort();
+        let _ = rt.block_on(self.ticker);
+        // Clear the line so the results start on a clean one.
+        eprint!("\r\x1b[2K");
+    }
 }
 
 /// Each step as a libtest-mimic trial carrying its recorded outcome; steps

@@ -83,6 +83,9 @@ pub struct RunArgs {
     /// Write the results as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a compatibility report here: FILE.md (Markdown) or FILE.html (repeatable).
+    #[arg(long = "report", value_name = "FILE")]
+    pub reports: Vec<PathBuf>,
 
     /// Advisory findings fail the run too (for release gating).
     #[arg(long)]

@@ -9,6 +9,7 @@ pub mod app;
 pub mod check;
 pub mod cleanup;
 pub mod cli;
+pub mod embedded;
 pub mod http;
 pub mod report;
 pub mod runner;

@@ -127,6 +127,8 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Where and how steps with `snapshot:` are compared; `None`: not at all.
     pub snapshots: Option<Arc<crate::snapshot::Store>>,
+    /// Counts suites as they finish, for a progress display.
+    pub progress: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// The steps the user selected, as `(suite, step)` names; `None` selects all.
@@ -167,6 +169,9 @@ pub async fn run(
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let r = run_suite(&suite, index, &client, &caps, &opts, &sel, &cancel).await;
+            if let Some(p) = &opts.progress {
+                p.fetch_add(1, Ordering::Relaxed);
+            }
             (index, r)
         });
     }
