@@ -45,6 +45,8 @@ pub enum Command {
     List(SuiteArgs),
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
+    /// Review snapshots: pending, accept, reject (without cargo-insta).
+    Snapshots(crate::snapshot::args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
     /// Print shell completions.
@@ -121,6 +123,9 @@ pub struct RunArgs {
     /// Coloured output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub snap: crate::snapshot::args::RunSnapshotArgs,
 }
 
 /// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).

@@ -36,6 +36,8 @@ fn main() -> ExitCode {
         Command::Run(args) => app::run(args, &rt),
         Command::List(args) => app::list(args),
         Command::Serve(args) => app::serve(args, &rt),
+        Command::Snapshots(args) => scimitar::snapshot::review::command(args)
+            .map_err(|e| app::StartError::Io(e.to_string())),
         Command::Cleanup(args) => scimitar::cleanup::command(args, &rt),
         Command::Completions { shell } => {
             use clap::CommandFactory;

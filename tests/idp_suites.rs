@@ -21,7 +21,7 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Steps per shipped IdP suite; a changed suite must update this on purpose.
 const SUITES: [(&str, usize); 9] = [
-    ("entra-users", 29),
+    ("entra-users", 30),
     ("entra-groups", 16),
     ("entra-legacy-users", 29),
     ("entra-legacy-groups", 15),
