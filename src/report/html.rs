@@ -23,6 +23,7 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--bg); font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.suites { width: auto; min-width: 60%; }
 table.suites td, table.suites th { padding: 3px 10px; font-size: 0.92em; }
 table.suites tr.failed td { color: var(--fail); font-weight: 600; }
 table.meta th { width: 13em; background: none; color: var(--muted); font-weight: normal; }
