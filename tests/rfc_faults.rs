@@ -133,6 +133,38 @@ fn rewrite_filter(r: &mut Req, f: impl Fn(&str) -> String) {
     }
 }
 
+/// Applies `f` to every PATCH operation of the request.
+fn for_each_op(r: &mut Req, f: impl Fn(&mut Value)) {
+    if r.method != Method::PATCH {
+        return;
+    }
+    if let Some(ops) = r
+        .body
+        .as_mut()
+        .and_then(|b| b.get_mut("Operations"))
+        .and_then(Value::as_array_mut)
+    {
+        ops.iter_mut().for_each(f);
+    }
+}
+
+/// Puts a `remove name` before the PATCH operations `which` selects: what a
+/// server does when it replaces a complex attribute instead of merging into it.
+fn clear_name_first(r: &mut Req, which: impl Fn(&Value) -> bool) {
+    if r.method != Method::PATCH {
+        return;
+    }
+    if let Some(ops) = r
+        .body
+        .as_mut()
+        .and_then(|b| b.get_mut("Operations"))
+        .and_then(Value::as_array_mut)
+        && let Some(i) = ops.iter().position(&which)
+    {
+        ops.insert(i, json!({"op": "remove", "path": "name"}));
+    }
+}
+
 fn faults() -> Vec<Fault> {
     vec![
         Fault {
@@ -724,6 +756,276 @@ fn faults() -> Vec<Fault> {
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 );
+            },
+        },
+        Fault {
+            what: "client-sent meta kept on create",
+            step: "rfc-create::create-user",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if let (Some(created), Some(b)) = (
+                    req.body.as_ref().and_then(|b| b.pointer("/meta/created")),
+                    resp.body.as_mut(),
+                ) && resp.status == 201
+                {
+                    b["meta"]["created"] = created.clone();
+                }
+            },
+        },
+        Fault {
+            what: "second DELETE answers 204",
+            step: "rfc-delete::second-delete-404",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.method == Method::DELETE && resp.status == 404 {
+                    *resp = Resp::scim(204, None);
+                }
+            },
+        },
+        Fault {
+            what: "PUT creates a missing resource",
+            step: "rfc-put::put-unknown-id-404",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.method == Method::PUT && resp.status == 404 {
+                    let mut body = req.body.clone().unwrap_or(Value::Null);
+                    body["id"] = json!("upserted");
+                    *resp = Resp::scim(201, Some(body));
+                }
+            },
+        },
+        Fault {
+            what: "Boolean ordering filter answered with a result",
+            step: "rfc-filters::boolean-gt-invalid",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace("active gt false", "active eq true"));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "attributes ignored on lists",
+            step: "rfc-read::list-attributes",
+            on_request: |r| {
+                if r.scim_path() == "/Users" {
+                    r.drop_param("attributes");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "excludedAttributes ignored on lists",
+            step: "rfc-read::list-excluded-attributes",
+            on_request: |r| {
+                if r.scim_path() == "/Users" {
+                    r.drop_param("excludedAttributes");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "POST /.search unsupported",
+            step: "rfc-read::search-with-post",
+            on_request: |r| {
+                r.path
+                    .ends_with("/.search")
+                    .then(|| error(404, "invalidPath"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "ResourceType by id answered as a list",
+            step: "rfc-discovery::resource-type-by-id",
+            on_request: |r| {
+                if r.scim_path() == "/ResourceTypes/User" {
+                    r.path = "/scim/v2/ResourceTypes".into();
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "schemas not served by id",
+            step: "rfc-discovery::user-schema-resolvable",
+            on_request: |r| {
+                r.scim_path()
+                    .starts_with("/Schemas/urn:ietf:params:scim:schemas:core")
+                    .then(|| error(404, "invalidPath"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "401 body is not a SCIM error",
+            step: "rfc-auth::error-body-is-scim",
+            on_request: pass_req,
+            on_response: |_, resp| {
+                if resp.status == 401 {
+                    resp.body = None;
+                    resp.raw = Some(("Unauthorized".into(), "text/plain"));
+                }
+            },
+        },
+        Fault {
+            what: "startIndex below 1 rejected",
+            step: "rfc-pagination::start-index-below-one",
+            on_request: |r| {
+                (r.param("startIndex") == Some("0")).then(|| error(400, "invalidValue"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "short pages",
+            step: "rfc-pagination::full-pages",
+            on_request: |r| {
+                if r.param("count") == Some("2") {
+                    r.set_param("count", "1".into());
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            // RFC 7644 §3.5.2.3 leaves unnamed sub-attributes unchanged; this
+            // server drops the complex attribute first.
+            what: "PATCH sub-attribute replace clears the siblings",
+            step: "rfc-patch::verify-replace-sub-attribute",
+            on_request: |r| {
+                clear_name_first(r, |op| op["path"] == "name.givenName");
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH add without path replaces complex attributes",
+            step: "rfc-patch::verify-add-complex",
+            on_request: |r| {
+                clear_name_first(r, |op| {
+                    op["op"] == "add"
+                        && op.get("path").is_none()
+                        && op["value"].get("name").is_some()
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH remove with a value filter removes every value",
+            step: "rfc-patch::verify-remove-value-path",
+            on_request: |r| {
+                for_each_op(r, |op| {
+                    if op["op"] == "remove" && op["path"] == r#"emails[type eq "home"]"# {
+                        op["path"] = json!("emails");
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH replace of a multi-valued attribute appends",
+            step: "rfc-patch::verify-replace-multi-valued",
+            on_request: |r| {
+                for_each_op(r, |op| {
+                    if op["op"] == "replace" && op["path"] == "phoneNumbers" {
+                        op["op"] = json!("add");
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "only the first PATCH operation applied",
+            step: "rfc-patch::verify-several-operations",
+            on_request: |r| {
+                if let Some(ops) = r
+                    .body
+                    .as_mut()
+                    .and_then(|b| b.get_mut("Operations"))
+                    .and_then(Value::as_array_mut)
+                {
+                    ops.truncate(1);
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "group filter on members unsupported",
+            step: "rfc-groups::filter-groups-by-member",
+            on_request: |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.contains("members["))
+                    .then(|| error(400, "invalidFilter"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "group members replace appends",
+            step: "rfc-groups::verify-replace-members",
+            on_request: |r| {
+                for_each_op(r, |op| {
+                    if op["op"] == "replace" && op["path"] == "members" {
+                        op["op"] = json!("add");
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "excludedAttributes=members ignored on groups",
+            step: "rfc-groups::exclude-members",
+            on_request: |r| {
+                if r.is_item("/Groups") {
+                    r.drop_param("excludedAttributes");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "ETag header differs from meta.version",
+            step: "rfc-etag::create-user",
+            on_request: pass_req,
+            on_response: |_, resp| {
+                if resp.headers.contains_key(header::ETAG) {
+                    resp.headers
+                        .insert(header::ETAG, HeaderValue::from_static("W/\"other\""));
+                }
+            },
+        },
+        Fault {
+            what: "If-Match ignored on DELETE",
+            step: "rfc-etag::delete-if-match-stale",
+            on_request: |r| {
+                if r.method == Method::DELETE {
+                    r.headers.remove(header::IF_MATCH);
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "Bulk operations without per-operation status",
+            step: "rfc-bulk::bulk-create",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.scim_path().eq_ignore_ascii_case("/Bulk")
+                    && let Some(ops) = resp
+                        .body
+                        .as_mut()
+                        .and_then(|b| b.get_mut("Operations"))
+                        .and_then(Value::as_array_mut)
+                {
+                    for op in ops {
+                        if let Some(o) = op.as_object_mut() {
+                            o.remove("status");
+                        }
+                    }
+                }
             },
         },
         Fault {

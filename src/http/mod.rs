@@ -498,7 +498,7 @@ impl Client {
 
     fn classify(&self, url: &reqwest::Url, e: reqwest::Error) -> HttpError {
         let url_s = self.secrets.redact(url.as_str());
-        let reason = self.secrets.redact(&chain(&e));
+        let reason = self.secrets.redact(&reason(&e));
         if e.is_timeout() {
             if let Ok(mut d) = self.down.lock() {
                 d.get_or_insert_with(|| {
@@ -512,12 +512,36 @@ impl Client {
         }
         let lower = reason.to_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            return HttpError::Tls { url: url_s, reason };
+            let hint = if reason.contains("UnknownIssuer") {
+                " (the certificate is not signed by a CA this machine trusts: give --cacert FILE, or --insecure for a throwaway test server)"
+            } else if reason.contains("NotValidForName") {
+                " (the certificate does not name this host: check --url)"
+            } else if lower.contains("certificate required")
+                || lower.contains("certificaterequired")
+            {
+                " (the server wants a client certificate: give --cert and --key)"
+            } else {
+                ""
+            };
+            return HttpError::Tls {
+                url: url_s,
+                reason: format!("{reason}{hint}"),
+            };
         }
         if e.is_connect() {
             return HttpError::Connect { url: url_s, reason };
         }
         HttpError::Other { url: url_s, reason }
+    }
+}
+
+/// What went wrong with a request, on one line. reqwest's own top line
+/// repeats the URL the message already names; its causes say what happened.
+fn reason(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(src) if e.to_string().starts_with("error sending request") => chain(src),
+        _ => chain(e),
     }
 }
 
