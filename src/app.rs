@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use libtest_mimic::{Completion, Failed, Trial};
 
-use crate::cli::{RunArgs, ServeArgs, SuiteArgs};
+use crate::cli::{ConnArgs, RunArgs, ServeArgs, SuiteArgs};
 use crate::http::{Auth, Client, HttpConfig};
 use crate::report;
 use crate::runner::{self, Outcome, RunOptions, RunResult};
@@ -39,13 +39,19 @@ pub enum StartError {
 pub fn load_suites(args: &SuiteArgs) -> Result<Vec<Suite>, StartError> {
     let paths = if args.suites.is_empty() {
         let default = PathBuf::from("suites");
-        if !default.is_dir() {
+        if default.is_dir() {
+            vec![default]
+        } else if crate::embedded::has_suites() {
+            // Outside a checkout (an installed binary): the suites built in.
+            let root = crate::embedded::extract()
+                .map_err(|e| StartError::Io(format!("cannot unpack the built-in suites: {e}")))?;
+            vec![root.join("suites")]
+        } else {
             return Err(StartError::Usage(
                 "no suites: ./suites does not exist here; give --suite PATH (a file or folder)"
                     .into(),
             ));
         }
-        vec![default]
     } else {
         args.suites.clone()
     };
@@ -119,7 +125,7 @@ fn selection(args: &libtest_mimic::Arguments, suites: &[Suite]) -> runner::Selec
     Some(sel)
 }
 
-fn token(args: &RunArgs) -> Result<Option<String>, StartError> {
+fn token(args: &ConnArgs) -> Result<Option<String>, StartError> {
     let from_env = |var: &str| -> Result<Option<String>, StartError> {
         match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
@@ -155,7 +161,25 @@ fn token(args: &RunArgs) -> Result<Option<String>, StartError> {
     from_env("SCIM_TOKEN")
 }
 
-fn http_config(args: &RunArgs, base: &str, auth: Auth) -> Result<HttpConfig, StartError> {
+/// The credentials the connection flags give (token, basic, or none).
+pub fn auth(args: &ConnArgs) -> Result<Auth, StartError> {
+    Ok(match (&args.basic, token(args)?) {
+        (Some(b), _) => {
+            let (user, password) = b
+                .split_once(':')
+                .ok_or_else(|| StartError::Usage("--basic takes user:password".into()))?;
+            Auth::Basic {
+                user: user.to_string(),
+                password: password.to_string(),
+            }
+        }
+        (None, Some(t)) => Auth::Bearer(t),
+        (None, None) => Auth::None,
+    })
+}
+
+/// The HTTP client settings the connection flags give, for `base`.
+pub fn http_config(args: &ConnArgs, base: &str, auth: Auth) -> Result<HttpConfig, StartError> {
     let url = reqwest::Url::parse(base)
         .map_err(|e| StartError::Usage(format!("--url {base:?} is not a URL: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
@@ -193,6 +217,11 @@ fn http_config(args: &RunArgs, base: &str, auth: Auth) -> Result<HttpConfig, Sta
     cfg.cacert = args.cacert.clone();
     cfg.insecure = args.insecure;
     cfg.client_identity = args.cert.clone().zip(args.key.clone());
+    if args.insecure {
+        eprintln!(
+            "warning: --insecure: TLS certificates are NOT verified; anyone on the network path can read and change this traffic, token included. Use --cacert FILE instead."
+        );
+    }
     Ok(cfg)
 }
 
@@ -215,6 +244,7 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     if args.jobs == 0 {
         return Err(StartError::Usage("--jobs must be at least 1".into()));
     }
+    report_formats(args)?;
     let selection = selection(&test_args, &suites);
     let all_suites = suites.clone();
 
@@ -233,31 +263,16 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     } else {
         None
     };
-    let (base, auth) = match (&embedded, &args.url) {
+    let (base, auth) = match (&embedded, &args.conn.url) {
         (Some((server, token)), _) => (server.base_url.clone(), Auth::Bearer(token.clone())),
-        (None, Some(url)) => {
-            let auth = match (&args.basic, token(args)?) {
-                (Some(b), _) => {
-                    let (user, password) = b
-                        .split_once(':')
-                        .ok_or_else(|| StartError::Usage("--basic takes user:password".into()))?;
-                    Auth::Basic {
-                        user: user.to_string(),
-                        password: password.to_string(),
-                    }
-                }
-                (None, Some(t)) => Auth::Bearer(t),
-                (None, None) => Auth::None,
-            };
-            (url.clone(), auth)
-        }
+        (None, Some(url)) => (url.clone(), auth(&args.conn)?),
         (None, None) => {
             return Err(StartError::Usage(
                 "no target: give --url URL (or set SCIM_URL) to test your endpoint, or --embedded for the built-in reference server".into(),
             ));
         }
     };
-    let client = Arc::new(Client::new(http_config(args, &base, auth)?)?);
+    let client = Arc::new(Client::new(http_config(&args.conn, &base, auth)?)?);
 
     let caps = rt
         .block_on(runner::discover(&client))
@@ -267,49 +282,157 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     }
 
     let cancel = Arc::new(AtomicBool::new(false));
+    let snapshots = Arc::new(snapshot_store(args, &base));
+    let progress = Progress::start(args, rt, suites.len());
     let opts = RunOptions {
         run_id: runner::new_run_id(),
         keep: args.keep,
         strict: args.strict,
         jobs: args.jobs,
+        snapshots: Some(snapshots.clone()),
+        progress: progress.as_ref().map(|p| p.done.clone()),
     };
+    let run_id = opts.run_id.clone();
     let result = rt.block_on(async {
+        // Listen before the first request, so no signal finds the default handler.
+        let mut signals = StopSignals::new();
         let c = cancel.clone();
         let watcher = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: finishing the current requests, then cleaning up (Ctrl-C again to quit at once)");
-                c.store(true, Ordering::SeqCst);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(EXIT_INTERRUPTED as i32);
-                }
-            }
+            signals.recv().await;
+            eprintln!(
+                "\ninterrupted: no new requests; finishing the ones in flight, then deleting what this run created (press Ctrl-C again to quit at once)"
+            );
+            c.store(true, Ordering::SeqCst);
+            signals.recv().await;
+            eprintln!(
+                "interrupted again: quitting without cleanup; `scimitar cleanup` removes what is left"
+            );
+            std::process::exit(EXIT_INTERRUPTED as i32);
         });
         let r = runner::run(suites, client.clone(), Arc::new(caps), opts, selection, cancel.clone()).await;
         watcher.abort();
         r
     });
+    if let Some(p) = progress {
+        p.finish(rt);
+    }
+    let embedded_run = embedded.is_some();
     if let Some((server, _)) = embedded {
         rt.block_on(server.shutdown());
     }
 
-    let conclusion = libtest_mimic::run(&test_args, result_trials(&all_suites, &result));
-    if !args.quiet || conclusion.has_failed() {
-        print!("{}", report::summary::render(&result));
+    let color = crate::snapshot::args::color_enabled(args.color);
+    let failed = if args.quiet {
+        // Only what needs attention: the failures, then the summary.
+        print_failures(&result)
+    } else {
+        libtest_mimic::run(&test_args, result_trials(&all_suites, &result, color)).has_failed()
+    };
+    print!("{}", report::summary::render(&result));
+    if let Some(line) = snapshots.summary() {
+        println!("{line}");
     }
     write_reports(args, &result)?;
+    for line in rate_limit_notes(&result, args.quiet) {
+        eprintln!("{line}");
+    }
 
     let leftovers = result
         .suites
         .iter()
         .any(|s| s.cleanup.iter().any(|c| !c.ok()));
+    if leftovers && !embedded_run {
+        eprintln!(
+            "hint: `scimitar cleanup --url {base} --prefix scimitar-{run_id}-` removes what this run left (add --dry-run to see it first)"
+        );
+    }
     if cancel.load(Ordering::SeqCst) {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    Ok(ExitCode::from(if conclusion.has_failed() || leftovers {
+    Ok(ExitCode::from(if failed || leftovers {
         EXIT_FAILED
     } else {
         EXIT_OK
     }))
+}
+
+/// The snapshot store for this run: `--snapshots DIR`, else
+/// `snapshots/<target>`; the mode from the flags and `CI`.
+fn snapshot_store(args: &RunArgs, base: &str) -> crate::snapshot::Store {
+    use crate::snapshot::{Mode, SnapshotOptions, Store, target_dir_name};
+    let s = &args.snap;
+    let dir = s.dir.clone().unwrap_or_else(|| {
+        PathBuf::from("snapshots").join(target_dir_name(
+            s.target_name.as_deref(),
+            args.embedded,
+            base,
+        ))
+    });
+    Store::new(SnapshotOptions {
+        dir,
+        mode: Mode::detect(s.update_snapshots),
+        require: s.require_snapshots,
+    })
+}
+
+/// What the server's rate limiting did to the run: each retry (unless quiet)
+/// and each step left unchecked. A 429 is never a finding, but never silent.
+fn rate_limit_notes(result: &RunResult, quiet: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &result.suites {
+        for st in &s.steps {
+            if let Some(ex) = st.exchange.as_ref().filter(|_| !quiet) {
+                for r in &ex.retries {
+                    out.push(format!("note: {}::{}: {r}", s.name, st.name));
+                }
+            }
+            if let Some(why) = st.skip_reason.as_deref().filter(|w| w.contains("(429")) {
+                out.push(format!(
+                    "warning: {}::{} not checked: {why}",
+                    s.name, st.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, as one stream of stop requests.
+struct StopSignals {
+    #[cfg(unix)]
+    unix: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl StopSignals {
+    /// Must be called inside the runtime.
+    fn new() -> StopSignals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            StopSignals {
+                unix: signal(SignalKind::interrupt())
+                    .and_then(|i| Ok((i, signal(SignalKind::terminate())?)))
+                    .ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        StopSignals {}
+    }
+
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((int, term)) = &mut self.unix {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+        if tokio::signal::ctrl_c().await.is_err() {
+            // No way to listen: never report a stop.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 fn write_reports(args: &RunArgs, result: &RunResult) -> Result<(), StartError> {
@@ -325,12 +448,84 @@ fn write_reports(args: &RunArgs, result: &RunResult) -> Result<(), StartError> {
     if let Some(p) = &args.json {
         write(p, report::json::render(result))?;
     }
+    for (p, format) in report_formats(args)? {
+        write(p, format.render(result))?;
+    }
     Ok(())
+}
+
+/// Each `--report` file with its format; checked before the run starts.
+fn report_formats(args: &RunArgs) -> Result<Vec<(&PathBuf, report::ReportFormat)>, StartError> {
+    args.reports
+        .iter()
+        .map(|p| {
+            report::ReportFormat::from_path(p)
+                .map(|f| (p, f))
+                .ok_or_else(|| {
+                    StartError::Usage(format!(
+                        "--report {}: name the file .md (Markdown) or .html (HTML)",
+                        p.display()
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// `--quiet`: each failed step's explanation; whether there was any.
+fn print_failures(result: &RunResult) -> bool {
+    let mut any = false;
+    for s in &result.suites {
+        for st in s.steps.iter().filter(|st| st.selected) {
+            if st.outcome == Outcome::Failed {
+                println!("FAILED {}", st.explain(&s.name).trim_end());
+                println!();
+                any = true;
+            }
+        }
+    }
+    any
+}
+
+/// `suites done/total` on stderr while the run goes, only when stderr is a
+/// terminal (never in logs or CI output) and not with `--quiet`.
+struct Progress {
+    done: Arc<std::sync::atomic::AtomicUsize>,
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(args: &RunArgs, rt: &tokio::runtime::Runtime, total: usize) -> Option<Progress> {
+        use std::io::IsTerminal;
+        if args.quiet || total == 0 || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let d = done.clone();
+        let ticker = rt.spawn(async move {
+            let mut shown = usize::MAX;
+            loop {
+                let now = d.load(Ordering::Relaxed);
+                if now != shown {
+                    eprint!("\r\x1b[2Kscimitar: {now}/{total} suites done");
+                    shown = now;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Some(Progress { done, ticker })
+    }
+
+    fn finish(self, rt: &tokio::runtime::Runtime) {
+        self.ticker.abort();
+        let _ = rt.block_on(self.ticker);
+        // Clear the line so the results start on a clean one.
+        eprint!("\r\x1b[2K");
+    }
 }
 
 /// Each step as a libtest-mimic trial carrying its recorded outcome; steps
 /// that did not run are there too, so the filter counts them.
-fn result_trials(suites: &[Suite], result: &RunResult) -> Vec<Trial> {
+fn result_trials(suites: &[Suite], result: &RunResult, color: bool) -> Vec<Trial> {
     let mut trials = Vec::new();
     for (def, s) in suites.iter().zip(&result.suites) {
         for step in &def.steps[s.steps.len()..] {
@@ -343,6 +538,11 @@ fn result_trials(suites: &[Suite], result: &RunResult) -> Vec<Trial> {
             let name = format!("{}::{}", s.name, st.name);
             let outcome = st.outcome;
             let explain = st.explain(&s.name);
+            let explain = if color && st.snapshot_diff.is_some() {
+                crate::snapshot::colorize(&explain)
+            } else {
+                explain
+            };
             let reason = st.skip_reason.clone().unwrap_or_default();
             let advisory = st
                 .findings

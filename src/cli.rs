@@ -5,12 +5,31 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// Kept under 80 columns: clap wraps help text to the terminal's width.
+const MAIN_EXAMPLES: &str = "Examples:
+  scimitar run --embedded
+  SCIM_URL=https://api.example.com/scim/v2 SCIM_TOKEN=… scimitar run --idp entra
+  scimitar run --url URL --token-env MY_TOKEN --junit junit.xml --report r.html
+  scimitar list --idp okta
+  scimitar serve --port 8080 --token secret
+  scimitar completions bash > /etc/bash_completion.d/scimitar";
+
+const RUN_EXAMPLES: &str = "Examples:
+  scimitar run --embedded                    # the suites vs the reference server
+  scimitar run --url URL --token-env TOKEN   # your endpoint
+  scimitar run --url URL --idp entra --idp okta
+  scimitar run --url URL deactivate          # steps whose name has 'deactivate'
+  scimitar run --url URL --strict --junit junit.xml --report report.html
+
+Exit codes: 0 all passed, 1 failures or leftovers, 2 could not start,
+130 interrupted. SCIM_URL and SCIM_TOKEN are read from the environment.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "scimitar",
     version,
     about = "SCIM 2.0 conformance harness: replays Entra ID and Okta provisioning against your endpoint",
-    after_help = "Examples:\n  scimitar run --embedded\n  scimitar run --url https://api.example.com/scim/v2 --token-env SCIM_TOKEN --idp entra --junit report.xml\n  scimitar list\n  scimitar serve --port 8080 --token secret"
+    after_help = MAIN_EXAMPLES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,11 +39,16 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against a SCIM endpoint (or the built-in reference server).
+    #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// List every suite with its IdP profile, requirements and steps.
     List(SuiteArgs),
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
+    /// Review snapshots: pending, accept, reject (without cargo-insta).
+    Snapshots(crate::snapshot::args::SnapshotsArgs),
+    /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
+    Cleanup(Box<CleanupArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -34,7 +58,7 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct SuiteArgs {
-    /// Suite file or folder (repeatable). Default: ./suites
+    /// Suite file or folder (repeatable). Default: ./suites, else the suites built into scimitar
     #[arg(long = "suite", value_name = "PATH")]
     pub suites: Vec<PathBuf>,
     /// Only suites of this IdP profile (repeatable): entra, entra-legacy, okta, okta-aiw, rfc, …
@@ -54,33 +78,11 @@ pub struct RunArgs {
     #[command(flatten)]
     pub suite: SuiteArgs,
 
-    /// SCIM base URL, e.g. https://api.example.com/scim/v2
-    #[arg(
-        long,
-        env = "SCIM_URL",
-        value_name = "URL",
-        conflicts_with = "embedded"
-    )]
-    pub url: Option<String>,
+    #[command(flatten)]
+    pub conn: ConnArgs,
     /// Run against the built-in reference server, started in-process.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "url")]
     pub embedded: bool,
-
-    /// Bearer token (prefer --token-env or --token-file: they stay out of shell history).
-    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["token_env", "token_file", "basic"])]
-    pub token: Option<String>,
-    /// Read the bearer token from this environment variable. Default: SCIM_TOKEN, if set.
-    #[arg(long, value_name = "VAR", conflicts_with_all = ["token_file", "basic"])]
-    pub token_env: Option<String>,
-    /// Read the bearer token from this file (first line).
-    #[arg(long, value_name = "FILE", conflicts_with = "basic")]
-    pub token_file: Option<PathBuf>,
-    /// HTTP basic credentials, user:password.
-    #[arg(long, value_name = "USER:PASS")]
-    pub basic: Option<String>,
-    /// Extra header on every request, 'Name: value' (repeatable; for custom-header auth).
-    #[arg(short = 'H', long = "header", value_name = "HEADER")]
-    pub headers: Vec<String>,
 
     /// Run only steps whose name contains this (like cargo test).
     #[arg(value_name = "FILTER")]
@@ -101,6 +103,9 @@ pub struct RunArgs {
     /// Write the results as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// Write a compatibility report here: FILE.md (Markdown) or FILE.html (repeatable).
+    #[arg(long = "report", value_name = "FILE")]
+    pub reports: Vec<PathBuf>,
 
     /// Advisory findings fail the run too (for release gating).
     #[arg(long)]
@@ -111,6 +116,39 @@ pub struct RunArgs {
     /// Suites run at once.
     #[arg(long, value_name = "N", default_value_t = 8)]
     pub jobs: usize,
+
+    /// Print only failures and the summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Coloured output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub snap: crate::snapshot::args::RunSnapshotArgs,
+}
+
+/// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).
+#[derive(Args)]
+pub struct ConnArgs {
+    /// SCIM base URL, e.g. https://api.example.com/scim/v2
+    #[arg(long, env = "SCIM_URL", value_name = "URL")]
+    pub url: Option<String>,
+    /// Bearer token (prefer --token-env or --token-file: they stay out of shell history).
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["token_env", "token_file", "basic"])]
+    pub token: Option<String>,
+    /// Read the bearer token from this environment variable. Default: SCIM_TOKEN, if set.
+    #[arg(long, value_name = "VAR", conflicts_with_all = ["token_file", "basic"])]
+    pub token_env: Option<String>,
+    /// Read the bearer token from this file (first line).
+    #[arg(long, value_name = "FILE", conflicts_with = "basic")]
+    pub token_file: Option<PathBuf>,
+    /// HTTP basic credentials, user:password.
+    #[arg(long, value_name = "USER:PASS")]
+    pub basic: Option<String>,
+    /// Extra header on every request, 'Name: value' (repeatable; for custom-header auth).
+    #[arg(short = 'H', long = "header", value_name = "HEADER")]
+    pub headers: Vec<String>,
 
     /// Per-request timeout in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 30.0)]
@@ -133,13 +171,34 @@ pub struct RunArgs {
     /// Private key (PEM) for --cert.
     #[arg(long, value_name = "FILE", requires = "cert")]
     pub key: Option<PathBuf>,
+}
 
-    /// Print only failures and the summary.
-    #[arg(short, long)]
-    pub quiet: bool,
-    /// Coloured output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+// By hand, so a token never reaches a debug print.
+impl std::fmt::Debug for ConnArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnArgs")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("token_env", &self.token_env)
+            .field("token_file", &self.token_file)
+            .field("basic", &self.basic.as_ref().map(|_| "***"))
+            .field("headers", &self.headers.len())
+            .field("timeout", &self.timeout)
+            .field("insecure", &self.insecure)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CleanupArgs {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Remove Users and Groups whose name starts with this. Must start with `scimitar-`.
+    #[arg(long, value_name = "PREFIX", default_value = "scimitar-")]
+    pub prefix: String,
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,10 +7,13 @@
 
 pub mod app;
 pub mod check;
+pub mod cleanup;
 pub mod cli;
+pub mod embedded;
 pub mod http;
 pub mod report;
 pub mod runner;
 pub mod scim;
 pub mod server;
+pub mod snapshot;
 pub mod suite;

@@ -36,7 +36,7 @@ impl std::fmt::Debug for Auth {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct HttpConfig {
     /// The SCIM base URL, e.g. `https://api.example.com/scim/v2`.
     pub base_url: reqwest::Url,
@@ -54,6 +54,32 @@ pub struct HttpConfig {
     pub insecure: bool,
     /// PEM file with the client certificate chain and its key (mTLS).
     pub client_identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+}
+
+// By hand: header values may be credentials.
+impl std::fmt::Debug for HttpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpConfig")
+            .field("base_url", &self.base_url.as_str())
+            .field("auth", &self.auth)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(k, _)| format!("{k}: ***"))
+                    .collect::<Vec<_>>(),
+            )
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("max_body", &self.max_body)
+            .field("max_retries", &self.max_retries)
+            .field("max_retry_wait", &self.max_retry_wait)
+            .field("cacert", &self.cacert)
+            .field("insecure", &self.insecure)
+            .field("client_identity", &self.client_identity)
+            .finish()
+    }
 }
 
 impl HttpConfig {
@@ -81,15 +107,18 @@ pub enum HttpError {
     Setup(String),
     #[error("invalid request: {0}")]
     Request(String),
-    #[error("no response within {0:?} (timeout)")]
-    Timeout(Duration),
+    #[error(
+        "no response from {url} within {} (--timeout); the target is treated as down for the rest of this run",
+        secs(*timeout)
+    )]
+    Timeout { url: String, timeout: Duration },
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error("TLS error talking to {url}: {reason}")]
     Tls { url: String, reason: String },
-    #[error("the target stopped answering earlier in this run ({0}); not sent")]
+    #[error("not sent: the target stopped answering earlier in this run ({0})")]
     TargetDown(String),
-    #[error("still rate limited (429) after {retries} retries")]
+    #[error("still rate limited (429 Too Many Requests) after {retries} retries; not checked")]
     RateLimited { retries: u32 },
     #[error("HTTP error talking to {url}: {reason}")]
     Other { url: String, reason: String },
@@ -393,26 +422,21 @@ impl Client {
             self.sent.fetch_add(1, Ordering::Relaxed);
             let resp = rb.send().await.map_err(|e| self.classify(&url, e))?;
             let status = resp.status().as_u16();
-            if status == 429 && (retries.len() as u32) < self.config.max_retries {
-                let wait = retry_after(resp.headers()).unwrap_or(Duration::from_secs(1));
-                if wait > self.config.max_retry_wait {
-                    retries.push(format!(
-                        "429: Retry-After {wait:?} exceeds --max-retry-wait {:?}; not retried",
-                        self.config.max_retry_wait
-                    ));
-                    return Err(HttpError::RateLimited {
-                        retries: retries.len() as u32 - 1,
-                    });
+            if status == 429 {
+                let done = retries.len() as u32;
+                if done >= self.config.max_retries {
+                    return Err(HttpError::RateLimited { retries: done });
                 }
-                retries.push(format!("429: retried after {wait:?}"));
+                let (wait, line) = retry_plan(
+                    retry_after(resp.headers()),
+                    self.config.max_retry_wait,
+                    done + 1,
+                    self.config.max_retries,
+                );
+                retries.push(line);
                 drop(resp);
                 tokio::time::sleep(wait).await;
                 continue;
-            }
-            if status == 429 {
-                return Err(HttpError::RateLimited {
-                    retries: retries.len() as u32,
-                });
             }
             let resp_headers = self.record_headers(resp.headers());
             let (bytes, truncated) = self.read_capped(resp, &url).await?;
@@ -474,23 +498,50 @@ impl Client {
 
     fn classify(&self, url: &reqwest::Url, e: reqwest::Error) -> HttpError {
         let url_s = self.secrets.redact(url.as_str());
-        let reason = self.secrets.redact(&chain(&e));
+        let reason = self.secrets.redact(&reason(&e));
         if e.is_timeout() {
             if let Ok(mut d) = self.down.lock() {
                 d.get_or_insert_with(|| {
-                    format!("{url_s} timed out after {:?}", self.config.timeout)
+                    format!("{url_s} timed out after {}", secs(self.config.timeout))
                 });
             }
-            return HttpError::Timeout(self.config.timeout);
+            return HttpError::Timeout {
+                url: url_s,
+                timeout: self.config.timeout,
+            };
         }
         let lower = reason.to_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
-            return HttpError::Tls { url: url_s, reason };
+            let hint = if reason.contains("UnknownIssuer") {
+                " (the certificate is not signed by a CA this machine trusts: give --cacert FILE, or --insecure for a throwaway test server)"
+            } else if reason.contains("NotValidForName") {
+                " (the certificate does not name this host: check --url)"
+            } else if lower.contains("certificate required")
+                || lower.contains("certificaterequired")
+            {
+                " (the server wants a client certificate: give --cert and --key)"
+            } else {
+                ""
+            };
+            return HttpError::Tls {
+                url: url_s,
+                reason: format!("{reason}{hint}"),
+            };
         }
         if e.is_connect() {
             return HttpError::Connect { url: url_s, reason };
         }
         HttpError::Other { url: url_s, reason }
+    }
+}
+
+/// What went wrong with a request, on one line. reqwest's own top line
+/// repeats the URL the message already names; its causes say what happened.
+fn reason(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(src) if e.to_string().starts_with("error sending request") => chain(src),
+        _ => chain(e),
     }
 }
 
@@ -518,6 +569,41 @@ fn redact_value(v: &Value, secrets: &Secrets) -> Value {
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+/// How long to wait before retry `n` of `max` after a 429, and the line that
+/// says so. The server's `Retry-After` is honoured up to `cap`; without one,
+/// one second.
+pub fn retry_plan(asked: Option<Duration>, cap: Duration, n: u32, max: u32) -> (Duration, String) {
+    let wait = asked.unwrap_or(DEFAULT_RETRY_WAIT).min(cap);
+    let why = match asked {
+        Some(a) if a > cap => format!(
+            "Retry-After {}, capped at --max-retry-wait {}",
+            secs(a),
+            secs(cap)
+        ),
+        Some(a) => format!("Retry-After {}", secs(a)),
+        None => "no Retry-After".to_string(),
+    };
+    (
+        wait,
+        format!(
+            "429 Too Many Requests ({why}): retry {n} of {max} after {}",
+            secs(wait)
+        ),
+    )
+}
+
+/// Wait after a 429 that names no time.
+const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
+
+fn secs(d: Duration) -> String {
+    let s = d.as_secs_f64();
+    if s.fract() == 0.0 {
+        format!("{s}s")
+    } else {
+        format!("{s:.1}s")
     }
 }
 
@@ -585,6 +671,36 @@ mod tests {
         assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120));
         h.insert("retry-after", HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);
+    }
+
+    #[test]
+    fn retry_plan_honours_retry_after_up_to_the_cap() {
+        let cap = Duration::from_secs(30);
+        let (w, line) = retry_plan(Some(Duration::from_secs(2)), cap, 1, 3);
+        assert_eq!(w, Duration::from_secs(2));
+        assert_eq!(
+            line,
+            "429 Too Many Requests (Retry-After 2s): retry 1 of 3 after 2s"
+        );
+        let (w, line) = retry_plan(Some(Duration::from_secs(3600)), cap, 2, 3);
+        assert_eq!(w, cap);
+        assert!(line.contains("capped at --max-retry-wait 30s"), "{line}");
+        let (w, line) = retry_plan(None, cap, 3, 3);
+        assert_eq!(w, Duration::from_secs(1));
+        assert!(line.contains("no Retry-After"), "{line}");
+    }
+
+    #[test]
+    fn config_debug_hides_credentials() {
+        let mut c = HttpConfig::new(reqwest::Url::parse("https://h/scim").unwrap());
+        c.auth = Auth::Bearer("tok-abcdef".into());
+        c.headers.push(("X-Api-Key".into(), "key-123456".into()));
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("tok-abcdef") && !shown.contains("key-123456"),
+            "{shown}"
+        );
+        assert!(shown.contains("X-Api-Key: ***"), "{shown}");
     }
 
     #[test]

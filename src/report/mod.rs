@@ -1,8 +1,11 @@
 //! Reports: pure consumers of a [`RunResult`]. Adding a format touches
 //! nothing else.
 
+pub mod compat;
+pub mod html;
 pub mod json;
 pub mod junit;
+pub mod markdown;
 pub mod summary;
 
 use crate::runner::{Outcome, RunResult};
@@ -54,5 +57,31 @@ pub fn idp_label(idp: &str) -> &str {
         "okta-aiw" => "Okta (AIW, PUT)",
         "rfc" => "RFC 7643/7644",
         other => other,
+    }
+}
+
+/// A compatibility report's format, chosen by the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Markdown,
+    Html,
+}
+
+impl ReportFormat {
+    /// `.md`/`.markdown` or `.html`/`.htm`, case-insensitive.
+    pub fn from_path(path: &std::path::Path) -> Option<ReportFormat> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "md" | "markdown" => Some(ReportFormat::Markdown),
+            "html" | "htm" => Some(ReportFormat::Html),
+            _ => None,
+        }
+    }
+
+    pub fn render(self, run: &RunResult) -> String {
+        match self {
+            ReportFormat::Markdown => markdown::render(run),
+            ReportFormat::Html => html::render(run),
+        }
     }
 }

@@ -1,41 +1,62 @@
-//! The console summary printed after the per-step lines.
+//! The console summary printed after the per-step lines: one row per IdP
+//! profile that ran, with its verdict, then totals and leftovers.
 
-use super::{by_idp, idp_label};
+use super::Counts;
+use super::compat::Compat;
 use crate::runner::RunResult;
 
 pub fn render(run: &RunResult) -> String {
+    let c = Compat::new(run);
     let mut s = String::new();
     s.push_str(&format!(
-        "\nscimitar: {} ({} requests, {:.2}s)\n",
-        run.target,
+        "\nscimitar {}: {} ({} requests, {:.2}s)\n",
+        c.version,
+        c.target,
         run.requests_sent,
         run.duration.as_secs_f64()
     ));
-    s.push_str(&format!(
-        "  {:<40} {:>6} {:>6} {:>8} {:>7}\n",
-        "profile", "passed", "failed", "advisory", "skipped"
-    ));
-    for (idp, c) in by_idp(run) {
+    let rows: Vec<_> = c.profiles.iter().filter(|p| p.suites > 0).collect();
+    if rows.is_empty() {
+        s.push_str("  no suite ran\n");
+    } else {
+        let width = rows
+            .iter()
+            .map(|p| p.label.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("profile".len());
         s.push_str(&format!(
-            "  {:<40} {:>6} {:>6} {:>8} {:>7}\n",
-            idp_label(&idp),
-            c.passed,
-            c.failed,
-            c.advisory,
-            c.skipped
+            "  {:<width$}  {:>6} {:>6} {:>8} {:>7}  verdict\n",
+            "profile", "passed", "failed", "advisory", "skipped"
         ));
+        let mut total = Counts::default();
+        for p in &rows {
+            s.push_str(&format!(
+                "  {:<width$}  {:>6} {:>6} {:>8} {:>7}  {}\n",
+                p.label,
+                p.counts.passed,
+                p.counts.failed,
+                p.counts.advisory,
+                p.counts.skipped,
+                p.verdict.text()
+            ));
+            total.passed += p.counts.passed;
+            total.failed += p.counts.failed;
+            total.advisory += p.counts.advisory;
+            total.skipped += p.counts.skipped;
+        }
+        if rows.len() > 1 {
+            s.push_str(&format!(
+                "  {:<width$}  {:>6} {:>6} {:>8} {:>7}\n",
+                "total", total.passed, total.failed, total.advisory, total.skipped
+            ));
+        }
     }
-    let left: Vec<String> = run
-        .suites
+    let left: Vec<String> = c
+        .profiles
         .iter()
-        .flat_map(|su| su.cleanup.iter().filter(|c| !c.ok()).map(move |c| (su, c)))
-        .map(|(su, c)| {
-            let why = match &c.outcome {
-                Ok(st) => format!("DELETE answered {st}"),
-                Err(e) => e.clone(),
-            };
-            format!("  {}: {} ({why})", su.name, c.path)
-        })
+        .flat_map(|p| p.leftovers.iter())
+        .map(|(suite, path, why)| format!("  {suite}: {path} ({why})"))
         .collect();
     if !left.is_empty() {
         s.push_str(

@@ -125,6 +125,10 @@ pub struct RunOptions {
     pub strict: bool,
     /// Suites in flight at once.
     pub jobs: usize,
+    /// Where and how steps with `snapshot:` are compared; `None`: not at all.
+    pub snapshots: Option<Arc<crate::snapshot::Store>>,
+    /// Counts suites as they finish, for a progress display.
+    pub progress: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
 
 /// The steps the user selected, as `(suite, step)` names; `None` selects all.
@@ -165,6 +169,9 @@ pub async fn run(
         set.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let r = run_suite(&suite, index, &client, &caps, &opts, &sel, &cancel).await;
+            if let Some(p) = &opts.progress {
+                p.fetch_add(1, Ordering::Relaxed);
+            }
             (index, r)
         });
     }
@@ -235,6 +242,7 @@ async fn run_suite(
             Err(e) => skip = Some(format!("vars.{k}: {e}")),
         }
     }
+    let mut snaps = opts.snapshots.as_deref().map(|s| s.suite(suite, &vars));
     let mut created: Vec<String> = Vec::new();
     for step in &suite.steps[..=last] {
         let is_sel = selected(sel, &suite.name, &step.name);
@@ -247,8 +255,24 @@ async fn run_suite(
             run_step(step, client, &mut vars, &mut created, opts).await
         };
         r.selected = is_sel;
-        if r.outcome == Outcome::Failed && skip.is_none() {
-            skip = Some(format!("an earlier step, '{}', failed", step.name));
+        // A snapshot difference fails the step but does not stop the suite:
+        // the later steps' diffs are worth seeing too.
+        let outcome = r.outcome;
+        if let Some(s) = snaps.as_mut() {
+            s.apply(step, &vars, &mut r);
+        }
+        if skip.is_none() {
+            match outcome {
+                Outcome::Failed => skip = Some(format!("an earlier step, '{}', failed", step.name)),
+                // Only rate limiting skips a step that was sent.
+                Outcome::Skipped => {
+                    skip = Some(format!(
+                        "an earlier step, '{}', was rate limited (429)",
+                        step.name
+                    ))
+                }
+                _ => {}
+            }
         }
         result.steps.push(r);
     }
@@ -334,6 +358,13 @@ async fn run_step(
     };
     let ex = match client.send(&req).await {
         Ok(ex) => ex,
+        // Rate limiting says nothing about conformance: not checked, not failed.
+        Err(e @ HttpError::RateLimited { .. }) => {
+            r.outcome = Outcome::Skipped;
+            r.skip_reason = Some(format!("{} {}: {e}", req.method, req.path));
+            r.duration = started.elapsed();
+            return r;
+        }
         Err(e) => {
             r.outcome = Outcome::Failed;
             r.error = Some(format!("{} {}: {e}", req.method, req.path));
@@ -457,7 +488,7 @@ fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String
 }
 
 /// Percent-encodes an id for use as one path segment.
-fn encode_segment(id: &str) -> String {
+pub(crate) fn encode_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for b in id.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {

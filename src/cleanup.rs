@@ -1,0 +1,302 @@
+//! `scimitar cleanup`: finds the Users and Groups that crashed runs left
+//! behind (names starting with the harness prefix) and deletes them.
+//!
+//! Safety first: the prefix must start with [`HARNESS_PREFIX`], and every
+//! name is matched here, never only by the server's filter, so a server that
+//! ignores `filter` cannot make this delete anyone else's data.
+
+use std::collections::HashSet;
+use std::process::ExitCode;
+
+use serde_json::Value;
+
+use crate::app::{self, EXIT_FAILED, EXIT_OK, StartError};
+use crate::cli::CleanupArgs;
+use crate::http::{Client, HttpError, Request};
+
+/// Every name the harness creates starts with this.
+pub const HARNESS_PREFIX: &str = "scimitar-";
+
+/// Resources asked for per page.
+const PAGE_SIZE: usize = 100;
+/// Pages read per resource type at most, so a server that pages forever
+/// cannot keep cleanup running.
+const MAX_PAGES: usize = 1000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CleanupError {
+    #[error(
+        "--prefix {0:?} must start with \"{HARNESS_PREFIX}\": cleanup only removes what scimitar created"
+    )]
+    Prefix(String),
+    #[error("--prefix {0:?} must not contain quotes, backslashes or control characters")]
+    PrefixChars(String),
+    #[error("{0}")]
+    Http(#[from] HttpError),
+    #[error("GET {path} answered {status}; cannot list leftovers: {detail}")]
+    List {
+        path: String,
+        status: u16,
+        detail: String,
+    },
+}
+
+/// A resource type cleanup looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    /// `User` or `Group`.
+    pub name: &'static str,
+    /// `/Users` or `/Groups`.
+    pub endpoint: &'static str,
+    /// The attribute that carries the harness name.
+    pub attr: &'static str,
+}
+
+/// Groups first: they refer to users.
+pub const KINDS: [Kind; 2] = [
+    Kind {
+        name: "Group",
+        endpoint: "/Groups",
+        attr: "displayName",
+    },
+    Kind {
+        name: "User",
+        endpoint: "/Users",
+        attr: "userName",
+    },
+];
+
+/// One resource a run left behind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub kind: Kind,
+    pub id: String,
+    pub name: String,
+}
+
+impl Leftover {
+    /// The path to DELETE, below the base URL.
+    pub fn path(&self) -> String {
+        format!(
+            "{}/{}",
+            self.kind.endpoint,
+            crate::runner::encode_segment(&self.id)
+        )
+    }
+}
+
+/// What a search found, with notes on how (e.g. a fallback).
+#[derive(Debug, Default)]
+pub struct Found {
+    pub leftovers: Vec<Leftover>,
+    pub notes: Vec<String>,
+}
+
+/// Refuses any prefix that could match names scimitar did not create.
+pub fn check_prefix(prefix: &str) -> Result<(), CleanupError> {
+    if !prefix.starts_with(HARNESS_PREFIX) {
+        return Err(CleanupError::Prefix(prefix.to_string()));
+    }
+    if prefix
+        .chars()
+        .any(|c| c == '"' || c == '\\' || c.is_control())
+    {
+        return Err(CleanupError::PrefixChars(prefix.to_string()));
+    }
+    Ok(())
+}
+
+/// Lists every User and Group whose name starts with `prefix`.
+pub async fn find(client: &Client, prefix: &str) -> Result<Found, CleanupError> {
+    check_prefix(prefix)?;
+    let mut found = Found::default();
+    for kind in KINDS {
+        find_kind(client, kind, prefix, &mut found).await?;
+    }
+    Ok(found)
+}
+
+async fn find_kind(
+    client: &Client,
+    kind: Kind,
+    prefix: &str,
+    found: &mut Found,
+) -> Result<(), CleanupError> {
+    let mut filtered = true;
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut start = 1usize;
+    for _ in 0..MAX_PAGES {
+        let mut req = Request::new(reqwest::Method::GET, kind.endpoint);
+        if filtered {
+            req.query
+                .push(("filter".into(), format!("{} sw \"{prefix}\"", kind.attr)));
+        }
+        req.query.push(("startIndex".into(), start.to_string()));
+        req.query.push(("count".into(), PAGE_SIZE.to_string()));
+        let ex = client.send(&req).await?;
+        let status = ex.response.status;
+        if status == 404 && kind.name == "Group" && start == 1 {
+            found
+                .notes
+                .push("GET /Groups answered 404: no groups endpoint, groups skipped".into());
+            return Ok(());
+        }
+        if filtered && start == 1 && matches!(status, 400 | 403 | 501) {
+            // No filter support: list everything and match names here.
+            found.notes.push(format!(
+                "GET {} with a filter answered {status}; listing all {}s and matching names locally",
+                kind.endpoint,
+                kind.name.to_lowercase()
+            ));
+            filtered = false;
+            continue;
+        }
+        let body = match (&ex.response.json, status) {
+            (Some(v), 200) => v,
+            _ => {
+                return Err(CleanupError::List {
+                    path: kind.endpoint.into(),
+                    status,
+                    detail: ex
+                        .response
+                        .json_problem()
+                        .unwrap_or_else(|| ex.response.excerpt(200)),
+                });
+            }
+        };
+        let resources = body
+            .get("Resources")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let mut new = 0;
+        for r in resources {
+            let id = r.get("id").and_then(Value::as_str).unwrap_or("");
+            let name = r.get(kind.attr).and_then(Value::as_str).unwrap_or("");
+            if id.is_empty() || !seen.insert(id.to_string()) {
+                continue;
+            }
+            new += 1;
+            // The server's filter is not trusted: match the name here.
+            if name.starts_with(prefix) {
+                found.leftovers.push(Leftover {
+                    kind,
+                    id: id.to_string(),
+                    name: name.to_string(),
+                });
+            }
+        }
+        let total = body
+            .get("totalResults")
+            .and_then(Value::as_u64)
+            .unwrap_or(0) as usize;
+        start += resources.len();
+        // An empty page, a page of repeats (startIndex ignored) or the end.
+        if resources.is_empty() || new == 0 || start > total {
+            return Ok(());
+        }
+    }
+    found.notes.push(format!(
+        "stopped listing {} after {MAX_PAGES} pages",
+        kind.endpoint
+    ));
+    Ok(())
+}
+
+/// Deletes one leftover; 2xx and 404 (already gone) count as removed.
+pub async fn delete(client: &Client, l: &Leftover) -> Result<u16, HttpError> {
+    let ex = client
+        .send(&Request::new(reqwest::Method::DELETE, l.path()))
+        .await?;
+    Ok(ex.response.status)
+}
+
+/// `scimitar cleanup`
+pub fn command(args: &CleanupArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, StartError> {
+    check_prefix(&args.prefix).map_err(|e| StartError::Usage(e.to_string()))?;
+    let base =
+        args.conn.url.clone().ok_or_else(|| {
+            StartError::Usage("no target: give --url URL (or set SCIM_URL)".into())
+        })?;
+    let auth = app::auth(&args.conn)?;
+    let client = Client::new(app::http_config(&args.conn, &base, auth)?)?;
+    rt.block_on(async {
+        let found = find(&client, &args.prefix)
+            .await
+            .map_err(|e| StartError::Usage(format!("cleanup of {base}: {e}")))?;
+        for n in &found.notes {
+            eprintln!("note: {n}");
+        }
+        let show = |s: &str| client.secrets().redact(s);
+        if found.leftovers.is_empty() {
+            println!(
+                "nothing to clean up: no User or Group name starts with {:?}",
+                args.prefix
+            );
+            return Ok(ExitCode::from(EXIT_OK));
+        }
+        let mut failed = 0;
+        for l in &found.leftovers {
+            let what = format!("{} {} {}", l.kind.name, show(&l.id), show(&l.name));
+            if args.dry_run {
+                println!("would delete {what}");
+                continue;
+            }
+            match delete(&client, l).await {
+                Ok(s) if (200..300).contains(&s) || s == 404 => {
+                    println!("deleted {what} ({s})")
+                }
+                Ok(s) => {
+                    failed += 1;
+                    println!("NOT deleted {what}: DELETE answered {s}");
+                }
+                Err(e) => {
+                    failed += 1;
+                    println!("NOT deleted {what}: {e}");
+                }
+            }
+        }
+        let n = found.leftovers.len();
+        if args.dry_run {
+            println!("\n{n} leftovers (dry run: nothing deleted)");
+            Ok(ExitCode::from(EXIT_OK))
+        } else if failed > 0 {
+            println!("\n{} of {n} leftovers deleted; {failed} remain", n - failed);
+            Ok(ExitCode::from(EXIT_FAILED))
+        } else {
+            println!("\n{n} leftovers deleted");
+            Ok(ExitCode::from(EXIT_OK))
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_must_be_the_harness_prefix() {
+        assert!(check_prefix("scimitar-").is_ok());
+        assert!(check_prefix("scimitar-1a2b3c4d-").is_ok());
+        for bad in ["", "scim", "scimitar", "Scimitar-", "a", "x-scimitar-"] {
+            assert!(
+                matches!(check_prefix(bad), Err(CleanupError::Prefix(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            check_prefix("scimitar-\" or userName pr \""),
+            Err(CleanupError::PrefixChars(_))
+        ));
+    }
+
+    #[test]
+    fn leftover_paths_encode_the_id() {
+        let l = Leftover {
+            kind: KINDS[1],
+            id: "a/b c".into(),
+            name: "scimitar-x".into(),
+        };
+        assert_eq!(l.path(), "/Users/a%2Fb%20c");
+    }
+}

@@ -1,0 +1,493 @@
+//! Compatibility reports (`--report FILE.md|FILE.html`), the console
+//! summary, `--quiet`, and the built-in suites, end to end through the binary.
+
+mod support;
+
+use serde_json::json;
+use support::*;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, Request, ResponseTemplate};
+
+const TOKEN: &str = "t0ken-that-must-never-leak-7f3a";
+const XSS: &str = "<script>alert('x')</script>";
+
+/// Entra: create passes, read-back fails on a displayName the fake echoes
+/// back (a hostile value, to test escaping).
+const ENTRA: &str = r#"
+name: entra-users
+idp: entra
+steps:
+  - name: create
+    request: { method: POST, path: /Users, body_file: user.json }
+    expect: { status: 201, check: [scim-resource] }
+    capture: { userId: "$.id" }
+  - name: read-back
+    why: Entra reads the user back to confirm the write took
+    request: { method: GET, path: "/Users/{{userId}}" }
+    expect:
+      status: 200
+      check: [list-response]
+  - name: after-failure
+    request: { method: GET, path: "/Users/{{userId}}" }
+    expect: { status: 200 }
+"#;
+
+/// Okta: passes, with one advisory finding.
+const OKTA: &str = r#"
+name: okta-list
+idp: okta
+steps:
+  - name: list-users
+    request: { method: GET, path: /Users }
+    expect:
+      status: 200
+      check: [list-response]
+  - name: unknown-user
+    advisory: true
+    request: { method: GET, path: /Users/nobody }
+    expect: { status: 404, json: { "$.detail": "the advisory detail" } }
+"#;
+
+/// RFC: needs sort, which the fake says it lacks: every step skipped.
+const RFC_SORT: &str = r#"
+name: rfc-sort
+idp: rfc
+requires: [sort]
+steps:
+  - name: sorted
+    request: { method: GET, path: /Users, query: { sortBy: userName } }
+    expect: { status: 200 }
+"#;
+
+/// Echoes the Authorization header back in the body, then fails.
+const LEAK: &str = r#"
+name: okta-aiw-echo
+idp: okta-aiw
+steps:
+  - name: echo
+    request: { method: GET, path: /Echo }
+    expect: { status: 200 }
+"#;
+
+fn suites() -> Suites {
+    Suites::new()
+        .suite("entra", ENTRA)
+        .suite("okta", OKTA)
+        .suite("rfc", RFC_SORT)
+        .suite("leak", LEAK)
+        .fixture(
+            "user.json",
+            &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "{{prefix}}-ada@example.com", "displayName": XSS})
+            .to_string(),
+        )
+}
+
+/// A fake whose /Echo answers 500 with the request's Authorization header.
+fn echo_fake() -> Fake {
+    let f = fake(true);
+    f.mount(
+        Mock::given(method("GET"))
+            .and(path("/scim/v2/Echo"))
+            .respond_with(|r: &Request| {
+                let auth = r
+                    .headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                ResponseTemplate::new(500).set_body_raw(format!("you sent {auth}"), "text/plain")
+            }),
+    );
+    f
+}
+
+struct Reports {
+    out: Output,
+    md: String,
+    html: String,
+    _suites: Suites,
+}
+
+fn run_reports(extra: &[&str]) -> Reports {
+    let f = echo_fake();
+    let s = suites();
+    let md = s.root().join("report.md");
+    let html = s.root().join("report.html");
+    let (md_s, html_s) = (md.display().to_string(), html.display().to_string());
+    let url = f.url();
+    let mut args = vec![
+        "run", "--url", &url, "--token", TOKEN, "--report", &md_s, "--report", &html_s,
+    ];
+    args.extend_from_slice(extra);
+    let out = scimitar(s.root(), &args);
+    let md = std::fs::read_to_string(&md).unwrap_or_default();
+    let html = std::fs::read_to_string(&html).unwrap_or_default();
+    Reports {
+        out,
+        md,
+        html,
+        _suites: s,
+    }
+}
+
+/// The Markdown row of a profile in the verdict table, cells trimmed.
+fn md_row(md: &str, label: &str) -> Vec<String> {
+    md.lines()
+        .find(|l| l.starts_with(&format!("| {label} |")))
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Markdown with every fenced block removed: what a renderer treats as markup.
+fn outside_fences(md: &str) -> String {
+    let mut out = String::new();
+    let mut fence: Option<String> = None;
+    for line in md.lines() {
+        let ticks: String = line.chars().take_while(|c| *c == '`').collect();
+        match &fence {
+            Some(f) if line.trim_end() == f => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn markdown_report_has_a_verdict_per_profile_with_counts() {
+    let r = run_reports(&[]);
+    assert_eq!(r.out.code, 1, "{}", r.out.all());
+    let md = &r.md;
+    assert!(md.starts_with("# SCIM compatibility report"), "{md}");
+    assert!(md.contains("| scimitar | 0.1.0 |") || md.contains(env!("CARGO_PKG_VERSION")));
+    // Profile | Verdict | Passed | Failed | Advisory | Skipped
+    assert_eq!(
+        md_row(md, "Microsoft Entra ID (aadOptscim062020)")[1..],
+        ["❌ not compatible: 1 failing step", "1", "1", "0", "1"],
+        "{md}"
+    );
+    assert_eq!(
+        md_row(md, "Okta (OIN, PATCH)")[1..],
+        ["✅ compatible", "1", "0", "1", "0"],
+        "{md}"
+    );
+    assert_eq!(
+        md_row(md, "RFC 7643/7644")[1..],
+        [
+            "➖ not tested (all 1 selected steps were skipped)",
+            "0",
+            "0",
+            "0",
+            "1"
+        ],
+        "{md}"
+    );
+    assert_eq!(
+        md_row(md, "Microsoft Entra ID (legacy dialect)")[1..],
+        [
+            "➖ not tested (no suite of this profile was run)",
+            "0",
+            "0",
+            "0",
+            "0"
+        ],
+        "{md}"
+    );
+    // Failing step: what was sent, what came back, why, and the RFC section.
+    let entra = md
+        .split("#### entra-users::read-back")
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        entra.contains("**What the IdP sends:** `GET http://127.0.0.1:"),
+        "{md}"
+    );
+    assert!(entra.contains("**What the server answered:** 200"), "{md}");
+    assert!(
+        entra.contains("**Why it matters:** Entra reads the user back to confirm the write took"),
+        "{md}"
+    );
+    assert!(entra.contains("**RFC:** RFC 7644 §3.4.2"), "{md}");
+    // Skipped with the reason; advisory finding listed.
+    assert!(
+        md.contains("- `entra-users` (`after-failure`): an earlier step, 'read-back', failed"),
+        "{md}"
+    );
+    assert!(md.contains("`okta-list::unknown-user`"), "{md}");
+    assert!(md.contains("the advisory detail"), "{md}");
+    assert!(md.contains("the server does not support sort"), "{md}");
+}
+
+#[test]
+fn reports_escape_server_text_and_never_carry_the_token() {
+    let r = run_reports(&[]);
+    assert_eq!(r.out.code, 1, "{}", r.out.all());
+    for (name, text) in [("md", &r.md), ("html", &r.html)] {
+        assert!(!text.is_empty(), "{name} report missing: {}", r.out.all());
+        assert!(!text.contains(TOKEN), "{name} report leaks the token");
+    }
+    // The fake echoed the Authorization header: it shows redacted.
+    assert!(r.html.contains("you sent Bearer "), "{}", r.html);
+    // HTML: the hostile displayName appears only escaped; no script at all.
+    assert!(!r.html.to_lowercase().contains("<script"), "{}", r.html);
+    assert!(
+        r.html
+            .contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"),
+        "{}",
+        r.html
+    );
+    // Markdown: server text only inside code fences.
+    assert!(r.md.contains(XSS), "the body excerpt is in the report");
+    assert!(!outside_fences(&r.md).contains("<script"), "{}", r.md);
+}
+
+#[test]
+fn html_report_is_self_contained_and_printable() {
+    let r = run_reports(&[]);
+    let h = &r.html;
+    assert!(h.starts_with("<!DOCTYPE html>"), "{h}");
+    assert!(h.trim_end().ends_with("</html>"));
+    assert!(h.contains("<style>") && h.contains("@media print"), "{h}");
+    // Nothing external, nothing executable.
+    for bad in ["<link", "src=", "http-equiv=\"refresh\"", "@import", "url("] {
+        assert!(!h.contains(bad), "{bad} in {h}");
+    }
+    assert!(
+        h.contains("<span class=\"verdict fail\">not compatible: 1 failing step</span>"),
+        "{h}"
+    );
+    assert!(
+        h.contains("<span class=\"verdict ok\">compatible</span>"),
+        "{h}"
+    );
+    assert!(
+        h.contains("<span class=\"verdict untested\">not tested</span>"),
+        "{h}"
+    );
+    assert!(h.contains("Why it matters"), "{h}");
+    assert!(h.contains("What the IdP sends"), "{h}");
+    assert!(h.contains("RFC 7644 §3.4.2"), "{h}");
+    // Balanced structure for the elements the renderer opens.
+    for tag in ["div", "table", "tr", "ul", "li", "pre", "h2", "h4"] {
+        let open = h.matches(&format!("<{tag}>")).count() + h.matches(&format!("<{tag} ")).count();
+        let close = h.matches(&format!("</{tag}>")).count();
+        assert_eq!(open, close, "<{tag}> opened {open}, closed {close}");
+    }
+}
+
+#[test]
+fn report_extension_is_checked_before_anything_is_sent() {
+    let f = fake(true);
+    let s = suites();
+    let out = scimitar(
+        s.root(),
+        &["run", "--url", &f.url(), "--report", "report.txt"],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("--report report.txt: name the file .md (Markdown) or .html (HTML)"),
+        "{}",
+        out.stderr
+    );
+    assert!(f.received().is_empty(), "{:?}", f.received());
+}
+
+#[test]
+fn console_summary_has_a_verdict_per_profile_and_quiet_prints_only_failures() {
+    let r = run_reports(&["--quiet"]);
+    let out = &r.out.stdout;
+    assert_eq!(r.out.code, 1, "{}", r.out.all());
+    // Failures in full …
+    assert!(
+        out.contains("FAILED entra-users::read-back failed"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED okta-aiw-echo::echo failed"), "{out}");
+    // … no per-step lines for passing or skipped steps …
+    assert!(!out.contains("... ok"), "{out}");
+    assert!(!out.contains("okta-list::list-users"), "{out}");
+    assert!(!out.contains("running "), "{out}");
+    // … and the summary, one row per profile that ran.
+    let row = |label: &str| {
+        out.lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        row("Microsoft Entra ID (aadOptscim062020)"),
+        "Microsoft Entra ID (aadOptscim062020) 1 1 0 1 not compatible: 1 failing step"
+    );
+    assert_eq!(
+        row("Okta (OIN, PATCH)"),
+        "Okta (OIN, PATCH) 1 0 1 0 compatible"
+    );
+    assert_eq!(row("RFC 7643/7644"), "RFC 7643/7644 0 0 0 1 not tested");
+    assert_eq!(row("total"), "total 2 2 1 2");
+    assert!(
+        !out.contains("legacy dialect"),
+        "profiles not run stay out: {out}"
+    );
+    // Not a terminal: no progress display on stderr.
+    assert!(!r.out.stderr.contains("suites done"), "{}", r.out.stderr);
+}
+
+#[test]
+fn quiet_passing_run_prints_just_the_summary() {
+    let f = fake(true);
+    let s = Suites::new().suite("okta", OKTA);
+    let out = scimitar(s.root(), &["run", "--url", &f.url(), "-q"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    let lines: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    assert!(lines[0].starts_with("scimitar "), "{}", out.stdout);
+    assert!(
+        lines[1].trim_start().starts_with("profile"),
+        "{}",
+        out.stdout
+    );
+    assert!(lines[2].trim_start().starts_with("Okta (OIN, PATCH)"));
+    assert_eq!(lines.len(), 3, "{}", out.stdout);
+}
+
+#[test]
+fn embedded_server_report_is_compatible() {
+    let s = Suites::new().suite(
+        "rfc-users",
+        r#"
+name: rfc-users
+idp: rfc
+steps:
+  - name: create
+    request:
+      method: POST
+      path: /Users
+      body: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "{{prefix}}-x@example.com" }
+    expect: { status: 201, check: [scim-resource, location] }
+  - name: list
+    request: { method: GET, path: /Users }
+    expect: { status: 200, check: [list-response] }
+"#,
+    );
+    let out = scimitar(
+        s.root(),
+        &[
+            "run",
+            "--embedded",
+            "--report",
+            "r.md",
+            "--report",
+            "r.HTML",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let md = std::fs::read_to_string(s.root().join("r.md")).unwrap_or_default();
+    let html = std::fs::read_to_string(s.root().join("r.HTML")).unwrap_or_default();
+    assert_eq!(
+        md_row(&md, "RFC 7643/7644")[1..],
+        ["✅ compatible", "2", "0", "0", "0"],
+        "{md}"
+    );
+    assert!(!md.contains("### Failing steps"), "{md}");
+    assert!(html.contains("<span class=\"verdict ok\">compatible</span>"));
+    // The embedded server's token is per run and never shown.
+    assert!(!md.contains("scimitar-embedded-") && !html.contains("scimitar-embedded-"));
+}
+
+/// The suites the repository ships, as `list` prints them (names and steps).
+fn listed(out: &Output) -> Vec<String> {
+    out.stdout
+        .lines()
+        .map(|l| match l.find("  (") {
+            // Drop the file path: it differs between checkout and extraction.
+            Some(i) if !l.starts_with(' ') => l[..i].to_string(),
+            _ => l.to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn installed_binary_uses_the_built_in_suites_outside_a_checkout() {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let away = tempfile::tempdir().expect("tempdir");
+    let home = tempfile::tempdir().expect("tempdir");
+    let run_in = |cwd: &std::path::Path, args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimitar"))
+            .args(args)
+            .current_dir(cwd)
+            .env_remove("SCIM_URL")
+            .env_remove("SCIM_TOKEN")
+            .env_remove("XDG_CACHE_HOME")
+            .env("HOME", home.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run scimitar");
+        Output {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    };
+    if !repo.join("suites").is_dir() {
+        // Built without suites: nothing to fall back on.
+        let out = run_in(away.path(), &["list"]);
+        assert_eq!(out.code, 2, "{}", out.all());
+        assert!(out.stderr.contains("./suites does not exist here"));
+        return;
+    }
+    let here = run_in(repo, &["list"]);
+    let there = run_in(away.path(), &["list"]);
+    assert_eq!(here.code, 0, "{}", here.all());
+    assert_eq!(there.code, 0, "{}", there.all());
+    assert_eq!(listed(&here), listed(&there));
+    // Extracted to the per-version cache, not to the working folder.
+    assert!(!away.path().join("suites").exists());
+    assert!(home.path().join(".cache/scimitar").is_dir());
+    // And they run, fixtures included, against the embedded server.
+    let out = run_in(
+        away.path(),
+        &["run", "--embedded", "-q", "--report", "r.md"],
+    );
+    assert!(matches!(out.code, 0 | 1), "{}", out.all());
+    let md = std::fs::read_to_string(away.path().join("r.md")).unwrap_or_default();
+    assert!(md.contains("## Verdicts"), "{md}");
+}
+
+#[test]
+fn version_help_and_completions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = scimitar(dir.path(), &["--version"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.stdout.trim(),
+        format!("scimitar {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = scimitar(dir.path(), &["run", "--help"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("--report <FILE>"), "{}", out.stdout);
+    assert!(out.stdout.contains("Examples:\n  scimitar run --embedded"));
+    for (shell, marker, flag) in [
+        ("bash", "complete -F _scimitar", "--report"),
+        ("zsh", "#compdef scimitar", "--report"),
+        ("fish", "complete -c scimitar", "-l report"),
+    ] {
+        let out = scimitar(dir.path(), &["completions", shell]);
+        assert_eq!(out.code, 0, "{shell}: {}", out.all());
+        assert!(out.stdout.contains(marker), "{shell}: {}", out.stdout);
+        assert!(out.stdout.contains(flag), "{shell}: {}", out.stdout);
+    }
+}
