@@ -6,10 +6,14 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use regex::Regex;
 use serde_json::Value;
-use support::{Suites, fake, scimitar};
+use support::{Suites, fake, scim_json, scimitar};
+use wiremock::Mock;
+use wiremock::matchers::{method, path};
 
 /// Extra suites beside the repository's, so the reports also carry a
 /// failure (with its explanation), the skips after it, and an advisory.
@@ -113,6 +117,8 @@ fn comparable_json(text: &str) -> String {
 fn run_jobs(root: &Path, extra: &Suites, jobs: &str) -> (String, String, i32) {
     let json = extra.root().join(format!("run-{jobs}.json"));
     let junit = extra.root().join(format!("run-{jobs}.xml"));
+    // Each run records its snapshots apart, never into the checkout.
+    let snapshots = extra.root().join(format!("snapshots-{jobs}"));
     let out = scimitar(
         root,
         &[
@@ -128,6 +134,8 @@ fn run_jobs(root: &Path, extra: &Suites, jobs: &str) -> (String, String, i32) {
             json.to_str().expect("utf-8"),
             "--junit",
             junit.to_str().expect("utf-8"),
+            "--snapshots",
+            snapshots.to_str().expect("utf-8"),
             "-q",
         ],
     );
@@ -180,6 +188,24 @@ fn jobs_1_and_jobs_8_report_the_same() {
 #[test]
 fn discovery_once_and_each_created_resource_deleted_once() {
     let f = fake(true);
+    // The shared fake numbers users by count, which repeats an id once one
+    // is deleted; here ids must be unique, so creation is overridden.
+    let next = Arc::new(AtomicUsize::new(0));
+    let (users, base) = (f.users.clone(), f.url());
+    f.mount(
+        Mock::given(method("POST"))
+            .and(path("/scim/v2/Users"))
+            .respond_with(move |r: &wiremock::Request| {
+                let mut body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                let id = format!("x{}", next.fetch_add(1, Ordering::SeqCst));
+                body["id"] = Value::String(id.clone());
+                body["meta"] = serde_json::json!({"resourceType": "User",
+                    "location": format!("{base}/Users/{id}")});
+                users.lock().expect("lock").push(body.clone());
+                scim_json(201, body)
+            })
+            .with_priority(1),
+    );
     let create = |n: usize, delete_itself: bool| {
         let mut y = format!(
             r#"
