@@ -282,12 +282,14 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     }
 
     let cancel = Arc::new(AtomicBool::new(false));
+    let snapshots = Arc::new(snapshot_store(args, &base));
     let progress = Progress::start(args, rt, suites.len());
     let opts = RunOptions {
         run_id: runner::new_run_id(),
         keep: args.keep,
         strict: args.strict,
         jobs: args.jobs,
+        snapshots: Some(snapshots.clone()),
         progress: progress.as_ref().map(|p| p.done.clone()),
     };
     let run_id = opts.run_id.clone();
@@ -319,13 +321,17 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
         rt.block_on(server.shutdown());
     }
 
+    let color = crate::snapshot::args::color_enabled(args.color);
     let failed = if args.quiet {
         // Only what needs attention: the failures, then the summary.
         print_failures(&result)
     } else {
-        libtest_mimic::run(&test_args, result_trials(&all_suites, &result)).has_failed()
+        libtest_mimic::run(&test_args, result_trials(&all_suites, &result, color)).has_failed()
     };
     print!("{}", report::summary::render(&result));
+    if let Some(line) = snapshots.summary() {
+        println!("{line}");
+    }
     write_reports(args, &result)?;
     for line in rate_limit_notes(&result, args.quiet) {
         eprintln!("{line}");
@@ -348,6 +354,25 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
     } else {
         EXIT_OK
     }))
+}
+
+/// The snapshot store for this run: `--snapshots DIR`, else
+/// `snapshots/<target>`; the mode from the flags and `CI`.
+fn snapshot_store(args: &RunArgs, base: &str) -> crate::snapshot::Store {
+    use crate::snapshot::{Mode, SnapshotOptions, Store, target_dir_name};
+    let s = &args.snap;
+    let dir = s.dir.clone().unwrap_or_else(|| {
+        PathBuf::from("snapshots").join(target_dir_name(
+            s.target_name.as_deref(),
+            args.embedded,
+            base,
+        ))
+    });
+    Store::new(SnapshotOptions {
+        dir,
+        mode: Mode::detect(s.update_snapshots),
+        require: s.require_snapshots,
+    })
 }
 
 /// What the server's rate limiting did to the run: each retry (unless quiet)
@@ -500,7 +525,7 @@ impl Progress {
 
 /// Each step as a libtest-mimic trial carrying its recorded outcome; steps
 /// that did not run are there too, so the filter counts them.
-fn result_trials(suites: &[Suite], result: &RunResult) -> Vec<Trial> {
+fn result_trials(suites: &[Suite], result: &RunResult, color: bool) -> Vec<Trial> {
     let mut trials = Vec::new();
     for (def, s) in suites.iter().zip(&result.suites) {
         for step in &def.steps[s.steps.len()..] {
@@ -513,6 +538,11 @@ fn result_trials(suites: &[Suite], result: &RunResult) -> Vec<Trial> {
             let name = format!("{}::{}", s.name, st.name);
             let outcome = st.outcome;
             let explain = st.explain(&s.name);
+            let explain = if color && st.snapshot_diff.is_some() {
+                crate::snapshot::colorize(&explain)
+            } else {
+                explain
+            };
             let reason = st.skip_reason.clone().unwrap_or_default();
             let advisory = st
                 .findings

@@ -5,12 +5,31 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// Kept under 80 columns: clap wraps help text to the terminal's width.
+const MAIN_EXAMPLES: &str = "Examples:
+  scimitar run --embedded
+  SCIM_URL=https://api.example.com/scim/v2 SCIM_TOKEN=… scimitar run --idp entra
+  scimitar run --url URL --token-env MY_TOKEN --junit junit.xml --report r.html
+  scimitar list --idp okta
+  scimitar serve --port 8080 --token secret
+  scimitar completions bash > /etc/bash_completion.d/scimitar";
+
+const RUN_EXAMPLES: &str = "Examples:
+  scimitar run --embedded                    # the suites vs the reference server
+  scimitar run --url URL --token-env TOKEN   # your endpoint
+  scimitar run --url URL --idp entra --idp okta
+  scimitar run --url URL deactivate          # steps whose name has 'deactivate'
+  scimitar run --url URL --strict --junit junit.xml --report report.html
+
+Exit codes: 0 all passed, 1 failures or leftovers, 2 could not start,
+130 interrupted. SCIM_URL and SCIM_TOKEN are read from the environment.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "scimitar",
     version,
     about = "SCIM 2.0 conformance harness: replays Entra ID and Okta provisioning against your endpoint",
-    after_help = "Examples:\n  scimitar run --embedded\n  scimitar run --url https://api.example.com/scim/v2 --token-env SCIM_TOKEN --idp entra --junit report.xml\n  scimitar list\n  scimitar serve --port 8080 --token secret"
+    after_help = MAIN_EXAMPLES
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -20,11 +39,14 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run suites against a SCIM endpoint (or the built-in reference server).
+    #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// List every suite with its IdP profile, requirements and steps.
     List(SuiteArgs),
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
+    /// Review snapshots: pending, accept, reject (without cargo-insta).
+    Snapshots(crate::snapshot::args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
     /// Print shell completions.
@@ -36,7 +58,7 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct SuiteArgs {
-    /// Suite file or folder (repeatable). Default: ./suites
+    /// Suite file or folder (repeatable). Default: ./suites, else the suites built into scimitar
     #[arg(long = "suite", value_name = "PATH")]
     pub suites: Vec<PathBuf>,
     /// Only suites of this IdP profile (repeatable): entra, entra-legacy, okta, okta-aiw, rfc, …
@@ -101,6 +123,9 @@ pub struct RunArgs {
     /// Coloured output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+
+    #[command(flatten)]
+    pub snap: crate::snapshot::args::RunSnapshotArgs,
 }
 
 /// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).

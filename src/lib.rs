@@ -15,4 +15,5 @@ pub mod report;
 pub mod runner;
 pub mod scim;
 pub mod server;
+pub mod snapshot;
 pub mod suite;

@@ -38,16 +38,22 @@ fn main() -> ExitCode {
         Command::Run(args) => app::run(args, &rt),
         Command::List(args) => app::list(args),
         Command::Serve(args) => app::serve(args, &rt),
+        Command::Snapshots(args) => scimitar::snapshot::review::command(args)
+            .map_err(|e| app::StartError::Io(e.to_string())),
         Command::Cleanup(args) => scimitar::cleanup::command(args, &rt),
         Command::Completions { shell } => {
             use clap::CommandFactory;
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "scimitar",
-                &mut std::io::stdout(),
-            );
-            Ok(ExitCode::SUCCESS)
+            use std::io::Write;
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "scimitar", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error.
+            match std::io::stdout().write_all(&script) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("error: cannot write the completions: {e}");
+                    Ok(ExitCode::from(EXIT_CANNOT_START))
+                }
+                _ => Ok(ExitCode::SUCCESS),
+            }
         }
     };
     match result {

@@ -466,3 +466,28 @@ fn installed_binary_uses_the_built_in_suites_outside_a_checkout() {
     let md = std::fs::read_to_string(away.path().join("r.md")).unwrap_or_default();
     assert!(md.contains("## Verdicts"), "{md}");
 }
+
+#[test]
+fn version_help_and_completions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = scimitar(dir.path(), &["--version"]);
+    assert_eq!(out.code, 0);
+    assert_eq!(
+        out.stdout.trim(),
+        format!("scimitar {}", env!("CARGO_PKG_VERSION"))
+    );
+    let out = scimitar(dir.path(), &["run", "--help"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+    assert!(out.stdout.contains("--report <FILE>"), "{}", out.stdout);
+    assert!(out.stdout.contains("Examples:\n  scimitar run --embedded"));
+    for (shell, marker, flag) in [
+        ("bash", "complete -F _scimitar", "--report"),
+        ("zsh", "#compdef scimitar", "--report"),
+        ("fish", "complete -c scimitar", "-l report"),
+    ] {
+        let out = scimitar(dir.path(), &["completions", shell]);
+        assert_eq!(out.code, 0, "{shell}: {}", out.all());
+        assert!(out.stdout.contains(marker), "{shell}: {}", out.stdout);
+        assert!(out.stdout.contains(flag), "{shell}: {}", out.stdout);
+    }
+}

@@ -23,6 +23,9 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--bg); font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.suites { width: auto; min-width: 60%; }
+table.suites td, table.suites th { padding: 3px 10px; font-size: 0.92em; }
+table.suites tr.failed td { color: var(--fail); font-weight: 600; }
 table.meta th { width: 13em; background: none; color: var(--muted); font-weight: normal; }
 code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.88em; }
 code { background: var(--bg); padding: 1px 4px; border-radius: 4px; word-break: break-all; }
@@ -156,6 +159,26 @@ fn profile_section(s: &mut String, p: &Profile) {
             .map(|n| format!(": {}", esc(n)))
             .unwrap_or_default()
     );
+    if !p.suite_counts.is_empty() {
+        s.push_str("<table class=\"suites\">\n<tr><th>Suite</th><th class=\"n\">Passed</th><th class=\"n\">Failed</th><th class=\"n\">Advisory</th><th class=\"n\">Skipped</th></tr>\n");
+        for (suite, c) in &p.suite_counts {
+            let flag = if c.failed > 0 {
+                " class=\"failed\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "<tr{flag}><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(&suite.name),
+                c.passed,
+                c.failed,
+                c.advisory,
+                c.skipped
+            );
+        }
+        s.push_str("</table>\n");
+    }
     if !p.failing.is_empty() {
         s.push_str("<h3>Failing steps</h3>\n");
         for r in &p.failing {

@@ -83,6 +83,24 @@ pub fn verdict_line(p: &Profile) -> String {
 fn profile_section(s: &mut String, p: &Profile) {
     let _ = writeln!(s, "\n## {}\n", inline(&p.label));
     let _ = writeln!(s, "Verdict: **{}**\n", verdict_line(p));
+    if !p.suite_counts.is_empty() {
+        let _ = writeln!(
+            s,
+            "| Suite | Passed | Failed | Advisory | Skipped |\n|---|--:|--:|--:|--:|"
+        );
+        for (suite, c) in &p.suite_counts {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                code_inline(&suite.name),
+                c.passed,
+                c.failed,
+                c.advisory,
+                c.skipped
+            );
+        }
+        s.push('\n');
+    }
     if !p.failing.is_empty() {
         let _ = writeln!(s, "### Failing steps\n");
         for r in &p.failing {

@@ -125,6 +125,8 @@ pub struct RunOptions {
     pub strict: bool,
     /// Suites in flight at once.
     pub jobs: usize,
+    /// Where and how steps with `snapshot:` are compared; `None`: not at all.
+    pub snapshots: Option<Arc<crate::snapshot::Store>>,
     /// Counts suites as they finish, for a progress display.
     pub progress: Option<Arc<std::sync::atomic::AtomicUsize>>,
 }
@@ -240,6 +242,7 @@ async fn run_suite(
             Err(e) => skip = Some(format!("vars.{k}: {e}")),
         }
     }
+    let mut snaps = opts.snapshots.as_deref().map(|s| s.suite(suite, &vars));
     let mut created: Vec<String> = Vec::new();
     for step in &suite.steps[..=last] {
         let is_sel = selected(sel, &suite.name, &step.name);
@@ -252,8 +255,14 @@ async fn run_suite(
             run_step(step, client, &mut vars, &mut created, opts).await
         };
         r.selected = is_sel;
+        // A snapshot difference fails the step but does not stop the suite:
+        // the later steps' diffs are worth seeing too.
+        let outcome = r.outcome;
+        if let Some(s) = snaps.as_mut() {
+            s.apply(step, &vars, &mut r);
+        }
         if skip.is_none() {
-            match r.outcome {
+            match outcome {
                 Outcome::Failed => skip = Some(format!("an earlier step, '{}', failed", step.name)),
                 // Only rate limiting skips a step that was sent.
                 Outcome::Skipped => {

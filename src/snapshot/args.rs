@@ -1,0 +1,69 @@
+//! The snapshot flags of `scimitar run` and the `scimitar snapshots`
+//! command (clap), kept here so `cli.rs` only has to mention them.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::cli::ColorChoice;
+
+/// Flags of `scimitar run` about snapshots.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RunSnapshotArgs {
+    /// Snapshot folder. Default: snapshots/<target>, where <target> is
+    /// --target-name, `reference` for --embedded, or the endpoint's host.
+    #[arg(long = "snapshots", value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Name of the target, for the snapshot folder (and reports).
+    #[arg(long, value_name = "NAME")]
+    pub target_name: Option<String>,
+    /// Write every snapshot, new or changed, as the stored one; nothing fails on a diff.
+    #[arg(long)]
+    pub update_snapshots: bool,
+    /// A step without a stored snapshot fails (instead of being recorded).
+    #[arg(long)]
+    pub require_snapshots: bool,
+}
+
+/// `scimitar snapshots …`
+#[derive(Debug, Args)]
+pub struct SnapshotsArgs {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Action {
+    /// List the pending snapshots (.snap.new) with their diffs.
+    Pending(ReviewArgs),
+    /// Accept pending snapshots: each .snap.new replaces its .snap.
+    Accept(ReviewArgs),
+    /// Reject pending snapshots: delete the .snap.new files.
+    Reject(ReviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReviewArgs {
+    /// Only snapshots whose path contains this (e.g. `reference-shapes/get-user`).
+    #[arg(value_name = "FILTER")]
+    pub filter: Option<String>,
+    /// Snapshot folder, searched recursively.
+    #[arg(long = "snapshots", value_name = "DIR", default_value = "snapshots")]
+    pub dir: PathBuf,
+    /// Coloured diffs.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// Whether to colour stdout: `auto` means a terminal and no `NO_COLOR`.
+pub fn color_enabled(c: ColorChoice) -> bool {
+    match c {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
+}

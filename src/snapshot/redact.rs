@@ -1,0 +1,549 @@
+//! Canonical, redacted text of a response: what a snapshot stores.
+//!
+//! Everything that differs between two runs against servers of the same
+//! kind is replaced by a stable token, and everything whose order carries no
+//! meaning is sorted, so that a re-run shows no diff and a change of shape
+//! shows exactly that change:
+//!
+//! - the base URL → `[base_url]`, its origin → `[origin]`;
+//! - the run's `{{prefix}}` → `[prefix]`, its run id → `[run_id]`;
+//! - resource ids (`id`, the `value` of references, any UUID) → `[id-N]`,
+//!   numbered by first appearance within the suite run, and the same token
+//!   wherever the same id shows up again (`$ref`, `location`, messages);
+//! - `meta.created`, `meta.lastModified` and any RFC 3339 date-time →
+//!   `[timestamp]`; `meta.version` → `[version]`;
+//! - the step's own `snapshot.redact` JSONPaths → `[redacted]`;
+//! - arrays (`Resources`, multi-valued attributes) sorted by their redacted
+//!   text; bulk `Operations` keep their order, which means something.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+static UUID: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+        .unwrap_or_else(|e| unreachable!("constant regex: {e}"))
+});
+
+static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:?\d{2})?\b")
+        .unwrap_or_else(|e| unreachable!("constant regex: {e}"))
+});
+
+/// The values of one suite run that change from run to run.
+#[derive(Debug, Clone, Default)]
+pub struct Volatiles {
+    /// The SCIM base URL, without a trailing slash.
+    pub base_url: String,
+    /// The suite's `{{prefix}}`.
+    pub prefix: String,
+    /// The run's `{{run_id}}`.
+    pub run_id: String,
+}
+
+/// Redacts the responses of one suite run. Ids keep their tokens from step
+/// to step, so a later response that mentions an earlier id says so.
+#[derive(Debug, Clone)]
+pub struct Redactor {
+    vol: Volatiles,
+    origin: Option<String>,
+    /// Id value (already normalised) → token number.
+    ids: HashMap<String, usize>,
+}
+
+/// How ids are written while text is being rendered.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IdMode {
+    /// Every id is `[id]`: the order of array items must not depend on ids.
+    MaskAll,
+    /// Known ids get their token, new ones are `[id]` (sorting ties).
+    Peek,
+    /// New ids get the next token.
+    Assign,
+}
+
+/// What the snapshot shows of a response body.
+pub enum Body<'a> {
+    Json(&'a Value),
+    Text(&'a str),
+    Empty,
+}
+
+impl Redactor {
+    pub fn new(vol: Volatiles) -> Redactor {
+        let origin = reqwest::Url::parse(&vol.base_url)
+            .ok()
+            .map(|u| u.origin().ascii_serialization())
+            .filter(|o| o.contains("://"));
+        Redactor {
+            vol,
+            origin,
+            ids: HashMap::new(),
+        }
+    }
+
+    /// The snapshot text of a response: status, content type and body.
+    /// `extra` are JSONPaths whose values are replaced by `[redacted]`.
+    pub fn render(
+        &mut self,
+        status: u16,
+        content_type: Option<&str>,
+        body: Body<'_>,
+        extra: &[serde_json_path::JsonPath],
+    ) -> String {
+        let ct = content_type
+            .map(|c| {
+                c.split(';')
+                    .map(|p| p.trim().to_ascii_lowercase())
+                    .filter(|p| !p.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+            .unwrap_or_else(|| "(none)".into());
+        let body = match body {
+            Body::Json(v) => {
+                let v = self.canonical(v, extra);
+                serde_json::to_string_pretty(&v).unwrap_or_default()
+            }
+            Body::Text(t) => {
+                let mut candidates = BTreeSet::new();
+                let t = self.normalise(t);
+                collect_uuids(&t, &mut candidates);
+                self.scalar(&t, &candidates, IdMode::Assign)
+            }
+            Body::Empty => "(empty)".into(),
+        };
+        format!("status: {status}\ncontent-type: {ct}\nbody:\n{body}\n")
+    }
+
+    /// The redacted, sorted form of a JSON body.
+    pub fn canonical(&mut self, v: &Value, extra: &[serde_json_path::JsonPath]) -> Value {
+        let mut v = v.clone();
+        for path in extra {
+            let pointers: Vec<String> = path
+                .query_located(&v)
+                .locations()
+                .map(|l| l.to_json_pointer())
+                .collect();
+            for p in pointers {
+                if let Some(slot) = v.pointer_mut(&p) {
+                    *slot = Value::String("[redacted]".into());
+                }
+            }
+        }
+        self.normalise_tree(&mut v);
+        redact_meta(&mut v);
+        let mut candidates = BTreeSet::new();
+        collect_ids(&v, &mut candidates);
+        let v = self.sort_tree(v, &candidates, false);
+        // Resources' own ids are numbered first, so a resource is `[id-1]`
+        // even when a UUID sorts before its `id` (an `externalId`, say).
+        self.assign_resource_ids(&v, &candidates);
+        self.assign(v, &candidates)
+    }
+
+    /// Replaces the run's base URL, prefix and run id in every string.
+    fn normalise_tree(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => *s = self.normalise(s),
+            Value::Array(a) => a.iter_mut().for_each(|x| self.normalise_tree(x)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.normalise_tree(x)),
+            _ => {}
+        }
+    }
+
+    fn normalise(&self, s: &str) -> String {
+        let mut out = s.to_string();
+        let mut swap = |from: &str, to: &str| {
+            if !from.is_empty() && out.contains(from) {
+                out = out.replace(from, to);
+            }
+        };
+        swap(&self.vol.base_url, "[base_url]");
+        if let Some(o) = &self.origin {
+            swap(o, "[origin]");
+        }
+        swap(&self.vol.prefix, "[prefix]");
+        swap(&self.vol.run_id, "[run_id]");
+        out
+    }
+
+    /// Sorts every array (bottom-up) by its items' redacted text; ids are
+    /// masked first so the order never depends on id values, then known
+    /// tokens break ties.
+    fn sort_tree(&self, v: Value, candidates: &BTreeSet<String>, keep_order: bool) -> Value {
+        match v {
+            Value::Array(items) => {
+                let items: Vec<Value> = items
+                    .into_iter()
+                    .map(|x| self.sort_tree(x, candidates, false))
+                    .collect();
+                if keep_order {
+                    return Value::Array(items);
+                }
+                let mut keyed: Vec<((String, String), Value)> = items
+                    .into_iter()
+                    .map(|x| {
+                        let key = (
+                            self.text(&x, candidates, IdMode::MaskAll),
+                            self.text(&x, candidates, IdMode::Peek),
+                        );
+                        (key, x)
+                    })
+                    .collect();
+                keyed.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Array(keyed.into_iter().map(|(_, x)| x).collect())
+            }
+            Value::Object(m) => {
+                let mut out = Map::new();
+                let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                for (k, x) in entries {
+                    let keep = k == "Operations";
+                    let x = self.sort_tree(x, candidates, keep);
+                    out.insert(k, x);
+                }
+                Value::Object(out)
+            }
+            other => other,
+        }
+    }
+
+    /// Compact text of a value with ids written per `mode` (no new tokens).
+    fn text(&self, v: &Value, candidates: &BTreeSet<String>, mode: IdMode) -> String {
+        fn walk(r: &Redactor, v: &Value, c: &BTreeSet<String>, mode: IdMode) -> Value {
+            match v {
+                Value::String(s) => Value::String(r.peek_scalar(s, c, mode)),
+                Value::Array(a) => Value::Array(a.iter().map(|x| walk(r, x, c, mode)).collect()),
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .map(|(k, x)| (k.clone(), walk(r, x, c, mode)))
+                        .collect(),
+                ),
+                other => other.clone(),
+            }
+        }
+        walk(self, v, candidates, mode).to_string()
+    }
+
+    fn assign_resource_ids(&mut self, v: &Value, candidates: &BTreeSet<String>) {
+        match v {
+            Value::Array(a) => a
+                .iter()
+                .for_each(|x| self.assign_resource_ids(x, candidates)),
+            Value::Object(m) => {
+                if let Some(Value::String(id)) = m.get("id")
+                    && candidates.contains(id)
+                    && !self.ids.contains_key(id)
+                {
+                    let n = self.ids.len() + 1;
+                    self.ids.insert(id.clone(), n);
+                }
+                m.values()
+                    .for_each(|x| self.assign_resource_ids(x, candidates));
+            }
+            _ => {}
+        }
+    }
+
+    /// Gives ids their tokens in document order (keys sorted, arrays sorted).
+    fn assign(&mut self, v: Value, candidates: &BTreeSet<String>) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.scalar(&s, candidates, IdMode::Assign)),
+            Value::Array(a) => {
+                Value::Array(a.into_iter().map(|x| self.assign(x, candidates)).collect())
+            }
+            Value::Object(m) => {
+                let mut entries: Vec<(String, Value)> = m.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                let mut out = Map::new();
+                for (k, x) in entries {
+                    let x = self.assign(x, candidates);
+                    out.insert(k, x);
+                }
+                Value::Object(out)
+            }
+            other => other,
+        }
+    }
+
+    fn peek_scalar(&self, s: &str, candidates: &BTreeSet<String>, mode: IdMode) -> String {
+        replace_ids(s, &self.ids, candidates, mode, &mut Vec::new())
+    }
+
+    /// One string with ids and date-times replaced; new ids get tokens.
+    fn scalar(&mut self, s: &str, candidates: &BTreeSet<String>, mode: IdMode) -> String {
+        let mut new = Vec::new();
+        let out = replace_ids(s, &self.ids, candidates, mode, &mut new);
+        for id in new {
+            let n = self.ids.len() + 1;
+            self.ids.insert(id, n);
+        }
+        out
+    }
+}
+
+/// `s` with every occurrence of a known or candidate id written per `mode`,
+/// and date-times replaced. In `Assign` mode, ids seen for the first time are
+/// numbered after `known` in order of appearance and pushed onto `new`.
+fn replace_ids(
+    s: &str,
+    known: &HashMap<String, usize>,
+    candidates: &BTreeSet<String>,
+    mode: IdMode,
+    new: &mut Vec<String>,
+) -> String {
+    // Longest ids first, so a short id never eats into a longer one.
+    let mut ids: Vec<&str> = known
+        .keys()
+        .map(String::as_str)
+        .chain(candidates.iter().map(String::as_str))
+        .collect();
+    ids.sort_by(|a, b| b.len().cmp(&a.len()).then(a.cmp(b)));
+    ids.dedup();
+    let mut hits: Vec<(usize, usize)> = Vec::new();
+    for id in ids {
+        for (at, _) in s.match_indices(id) {
+            let end = at + id.len();
+            let free = !hits.iter().any(|&(a, e)| at < e && a < end);
+            if free && occurs(s, at, end) {
+                hits.push((at, end));
+            }
+        }
+    }
+    hits.sort();
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (at, end) in hits {
+        out.push_str(&s[last..at]);
+        let id = &s[at..end];
+        let token = match (known.get(id), mode) {
+            (_, IdMode::MaskAll) | (None, IdMode::Peek) => "[id]".to_string(),
+            (Some(n), _) => format!("[id-{n}]"),
+            (None, IdMode::Assign) => {
+                let n = match new.iter().position(|x| x == id) {
+                    Some(i) => known.len() + i + 1,
+                    None => {
+                        new.push(id.to_string());
+                        known.len() + new.len()
+                    }
+                };
+                format!("[id-{n}]")
+            }
+        };
+        out.push_str(&token);
+        last = end;
+    }
+    out.push_str(&s[last..]);
+    DATE_TIME.replace_all(&out, "[timestamp]").into_owned()
+}
+
+/// Whether an id found at `at..end` really is that id. Long ids count as
+/// whole words (`u-1234567` in a message); short ones (`7`, `u1`) only as
+/// the whole string or a path segment, so `2` never matches in `core:2.0`.
+fn occurs(s: &str, at: usize, end: usize) -> bool {
+    if at == 0 && end == s.len() {
+        return true;
+    }
+    let before = s[..at].chars().next_back();
+    let after = s[end..].chars().next();
+    if end - at < 6 {
+        return before == Some('/') && matches!(after, None | Some('/' | '?' | '#'));
+    }
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    !word(before) && !word(after)
+}
+
+/// `meta.created`, `meta.lastModified` and `meta.version`, wherever a
+/// `meta` object sits.
+fn redact_meta(v: &mut Value) {
+    match v {
+        Value::Array(a) => a.iter_mut().for_each(redact_meta),
+        Value::Object(m) => {
+            if let Some(Value::Object(meta)) = m.get_mut("meta") {
+                for (k, token) in [
+                    ("created", "[timestamp]"),
+                    ("lastModified", "[timestamp]"),
+                    ("version", "[version]"),
+                ] {
+                    if let Some(slot) = meta.get_mut(k)
+                        && !slot.is_null()
+                    {
+                        *slot = Value::String(token.into());
+                    }
+                }
+            }
+            m.values_mut().for_each(redact_meta);
+        }
+        _ => {}
+    }
+}
+
+/// Values that are resource ids: `id` of a resource (not of a schema or
+/// resource type, whose ids are fixed names), the `value` of a reference
+/// (an object with `$ref`), and any UUID anywhere.
+fn collect_ids(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) => collect_uuids(s, out),
+        Value::Array(a) => a.iter().for_each(|x| collect_ids(x, out)),
+        Value::Object(m) => {
+            if let Some(Value::String(id)) = m.get("id")
+                && is_resource(m)
+                && volatile_id(id)
+            {
+                out.insert(id.clone());
+            }
+            if m.contains_key("$ref")
+                && let Some(Value::String(id)) = m.get("value")
+                && volatile_id(id)
+            {
+                out.insert(id.clone());
+            }
+            m.values().for_each(|x| collect_ids(x, out));
+        }
+        _ => {}
+    }
+}
+
+fn collect_uuids(s: &str, out: &mut BTreeSet<String>) {
+    for m in UUID.find_iter(s) {
+        out.insert(m.as_str().to_string());
+    }
+}
+
+/// Schemas and resource types have fixed, meaningful ids.
+fn is_resource(m: &Map<String, Value>) -> bool {
+    let fixed = ["Schema", "ResourceType"];
+    let rt = m
+        .get("meta")
+        .and_then(|x| x.get("resourceType"))
+        .and_then(Value::as_str);
+    let schemas = m.get("schemas").and_then(Value::as_array);
+    let schema_is = |suffix: &str| {
+        schemas.is_some_and(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .any(|s| s.ends_with(&format!(":{suffix}")))
+        })
+    };
+    !(rt.is_some_and(|r| fixed.contains(&r)) || fixed.iter().any(|f| schema_is(f)))
+}
+
+fn volatile_id(id: &str) -> bool {
+    !id.is_empty() && !id.starts_with("urn:") && !id.starts_with('[')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vol() -> Volatiles {
+        Volatiles {
+            base_url: "http://127.0.0.1:4100/scim/v2".into(),
+            prefix: "scimitar-ab12cd34-1".into(),
+            run_id: "ab12cd34".into(),
+        }
+    }
+
+    fn canon(r: &mut Redactor, v: Value) -> Value {
+        r.canonical(&v, &[])
+    }
+
+    #[test]
+    fn ids_get_tokens_everywhere_they_appear() {
+        let mut r = Redactor::new(vol());
+        let user = json!({
+            "id": "u-77",
+            "userName": "scimitar-ab12cd34-1-ada@example.com",
+            "meta": {"resourceType": "User", "created": "2026-11-25T09:00:00Z",
+                     "lastModified": "2026-11-25T09:00:01.123+01:00", "version": "W/\"3\"",
+                     "location": "http://127.0.0.1:4100/scim/v2/Users/u-77"}
+        });
+        let out = canon(&mut r, user);
+        assert_eq!(
+            out,
+            json!({
+                "id": "[id-1]",
+                "userName": "[prefix]-ada@example.com",
+                "meta": {"resourceType": "User", "created": "[timestamp]",
+                         "lastModified": "[timestamp]", "version": "[version]",
+                         "location": "[base_url]/Users/[id-1]"}
+            })
+        );
+        // A later response referring to the same id uses the same token.
+        let group = json!({"id": "g-1", "members": [
+            {"value": "u-77", "$ref": "http://127.0.0.1:4100/scim/v2/Users/u-77"}]});
+        let out = canon(&mut r, group);
+        assert_eq!(out["members"][0]["value"], "[id-1]");
+        assert_eq!(out["members"][0]["$ref"], "[base_url]/Users/[id-1]");
+        assert_eq!(out["id"], "[id-2]");
+    }
+
+    #[test]
+    fn short_ids_only_match_whole_words() {
+        let mut r = Redactor::new(vol());
+        let out = canon(
+            &mut r,
+            json!({"id": "2", "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                   "meta": {"location": "/Users/2"}, "detail": "ru2e"}),
+        );
+        assert_eq!(out["id"], "[id-1]");
+        assert_eq!(out["meta"]["location"], "/Users/[id-1]");
+        assert_eq!(
+            out["schemas"][0],
+            "urn:ietf:params:scim:schemas:core:2.0:User"
+        );
+        assert_eq!(out["detail"], "ru2e");
+        let out = canon(
+            &mut r,
+            json!({"id": "user-000123", "detail": "user-000123 not found"}),
+        );
+        assert_eq!(out["detail"], "[id-2] not found");
+    }
+
+    #[test]
+    fn lists_sort_independently_of_server_order_and_ids() {
+        let a = json!({"id": "3f1b2c4d-0000-4000-8000-000000000001", "userName": "b"});
+        let b = json!({"id": "0a1b2c4d-0000-4000-8000-000000000002", "userName": "a"});
+        let list = |x: &Value, y: &Value| json!({"Resources": [x, y], "totalResults": 2});
+        let mut r1 = Redactor::new(vol());
+        let mut r2 = Redactor::new(vol());
+        let one = canon(&mut r1, list(&a, &b));
+        let two = canon(&mut r2, list(&b, &a));
+        assert_eq!(one, two);
+        assert_eq!(one["Resources"][0]["userName"], "a");
+        assert_eq!(one["Resources"][0]["id"], "[id-1]");
+    }
+
+    #[test]
+    fn schema_ids_and_bulk_order_are_kept() {
+        let mut r = Redactor::new(vol());
+        let out = canon(
+            &mut r,
+            json!({"Resources": [{"id": "urn:ietf:params:scim:schemas:core:2.0:User",
+                "meta": {"resourceType": "Schema"}}, {"id": "User", "meta": {"resourceType": "ResourceType"}}],
+                "Operations": [{"method": "POST"}, {"method": "DELETE"}]}),
+        );
+        assert_eq!(out["Resources"][0]["id"], "User");
+        assert_eq!(out["Operations"][0]["method"], "POST");
+    }
+
+    #[test]
+    fn extra_paths_and_render_format() {
+        let mut r = Redactor::new(vol());
+        let p = serde_json_path::JsonPath::parse("$.secret").unwrap();
+        let text = r.render(
+            200,
+            Some("application/scim+json;Charset=UTF-8"),
+            Body::Json(&json!({"secret": "x", "when": "at 2026-01-02T03:04:05Z"})),
+            &[p],
+        );
+        assert_eq!(
+            text,
+            "status: 200\ncontent-type: application/scim+json; charset=utf-8\nbody:\n{\n  \"secret\": \"[redacted]\",\n  \"when\": \"at [timestamp]\"\n}\n"
+        );
+    }
+}
