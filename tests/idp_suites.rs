@@ -22,8 +22,8 @@ const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 /// Steps per shipped IdP suite; a changed suite must update this on purpose.
 const SUITES: [(&str, usize); 9] = [
     ("entra-users", 30),
-    ("entra-groups", 16),
-    ("entra-legacy-users", 29),
+    ("entra-groups", 17),
+    ("entra-legacy-users", 31),
     ("entra-legacy-groups", 15),
     ("okta-users", 16),
     ("okta-group-push", 15),
@@ -325,6 +325,8 @@ async fn forward(
 /// The reference server behind a faulty proxy; `url` is the proxy's SCIM base.
 struct Faulty {
     url: String,
+    // Declared before the runtime so the server is stopped before it drops.
+    _server: scimitar::server::RunningServer,
     _rt: tokio::runtime::Runtime,
 }
 
@@ -334,7 +336,7 @@ fn faulty(fault: Fault) -> Faulty {
         .enable_all()
         .build()
         .expect("runtime");
-    let url = rt.block_on(async {
+    let (url, server) = rt.block_on(async {
         let upstream = scimitar::server::spawn(
             ([127, 0, 0, 1], 0).into(),
             scimitar::server::ServerConfig { token: None },
@@ -342,8 +344,6 @@ fn faulty(fault: Fault) -> Faulty {
         .await
         .expect("reference server");
         let origin = format!("http://{}", upstream.addr);
-        // The server stops when its handle drops; keep it for the runtime's life.
-        std::mem::forget(upstream);
         let proxy = Arc::new(Proxy {
             upstream: origin,
             client: reqwest::Client::new(),
@@ -355,9 +355,13 @@ fn faulty(fault: Fault) -> Faulty {
             .expect("bind proxy");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move { axum::serve(listener, app).await });
-        format!("http://{addr}/scim/v2")
+        (format!("http://{addr}/scim/v2"), upstream)
     });
-    Faulty { url, _rt: rt }
+    Faulty {
+        url,
+        _server: server,
+        _rt: rt,
+    }
 }
 
 fn run_against(f: &Faulty, suites: &[&str]) -> (Output, Value) {

@@ -133,6 +133,56 @@ fn rewrite_filter(r: &mut Req, f: impl Fn(&str) -> String) {
     }
 }
 
+/// Applies `f` to every PATCH operation of the request.
+fn for_each_op(r: &mut Req, f: impl Fn(&mut Value)) {
+    if r.method != Method::PATCH {
+        return;
+    }
+    if let Some(ops) = r
+        .body
+        .as_mut()
+        .and_then(|b| b.get_mut("Operations"))
+        .and_then(Value::as_array_mut)
+    {
+        ops.iter_mut().for_each(f);
+    }
+}
+
+/// Puts a `remove name` before the PATCH operations `which` selects: what a
+/// server does when it replaces a complex attribute instead of merging into it.
+fn clear_name_first(r: &mut Req, which: impl Fn(&Value) -> bool) {
+    if r.method != Method::PATCH {
+        return;
+    }
+    if let Some(ops) = r
+        .body
+        .as_mut()
+        .and_then(|b| b.get_mut("Operations"))
+        .and_then(Value::as_array_mut)
+        && let Some(i) = ops.iter().position(&which)
+    {
+        ops.insert(i, json!({"op": "remove", "path": "name"}));
+    }
+}
+
+/// Ids of users deleted through the "stays in its groups" fault's proxy.
+fn deleted_users() -> &'static std::sync::Mutex<Vec<String>> {
+    static IDS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    &IDS
+}
+
+/// Whether `key` was seen before (and remembers it): state for the faults
+/// that refuse a second create. Keys carry the fault's own prefix.
+fn seen_before(key: String) -> bool {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().expect("seen");
+    if seen.contains(&key) {
+        return true;
+    }
+    seen.push(key);
+    false
+}
+
 fn faults() -> Vec<Fault> {
     vec![
         Fault {
@@ -725,6 +775,484 @@ fn faults() -> Vec<Fault> {
                     HeaderValue::from_static("application/json"),
                 );
             },
+        },
+        Fault {
+            what: "client-sent meta kept on create",
+            step: "rfc-create::create-user",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if let (Some(created), Some(b)) = (
+                    req.body.as_ref().and_then(|b| b.pointer("/meta/created")),
+                    resp.body.as_mut(),
+                ) && resp.status == 201
+                {
+                    b["meta"]["created"] = created.clone();
+                }
+            },
+        },
+        Fault {
+            what: "second DELETE answers 204",
+            step: "rfc-delete::second-delete-404",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.method == Method::DELETE && resp.status == 404 {
+                    *resp = Resp::scim(204, None);
+                }
+            },
+        },
+        Fault {
+            what: "PUT creates a missing resource",
+            step: "rfc-put::put-unknown-id-404",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.method == Method::PUT && resp.status == 404 {
+                    let mut body = req.body.clone().unwrap_or(Value::Null);
+                    body["id"] = json!("upserted");
+                    *resp = Resp::scim(201, Some(body));
+                }
+            },
+        },
+        Fault {
+            what: "Boolean ordering filter answered with a result",
+            step: "rfc-filters::boolean-gt-invalid",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace("active gt false", "active eq true"));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "attributes ignored on lists",
+            step: "rfc-read::list-attributes",
+            on_request: |r| {
+                if r.scim_path() == "/Users" {
+                    r.drop_param("attributes");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "excludedAttributes ignored on lists",
+            step: "rfc-read::list-excluded-attributes",
+            on_request: |r| {
+                if r.scim_path() == "/Users" {
+                    r.drop_param("excludedAttributes");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "POST /.search unsupported",
+            step: "rfc-read::search-with-post",
+            on_request: |r| {
+                r.path
+                    .ends_with("/.search")
+                    .then(|| error(404, "invalidPath"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "ResourceType by id answered as a list",
+            step: "rfc-discovery::resource-type-by-id",
+            on_request: |r| {
+                if r.scim_path() == "/ResourceTypes/User" {
+                    r.path = "/scim/v2/ResourceTypes".into();
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "schemas not served by id",
+            step: "rfc-discovery::user-schema-resolvable",
+            on_request: |r| {
+                r.scim_path()
+                    .starts_with("/Schemas/urn:ietf:params:scim:schemas:core")
+                    .then(|| error(404, "invalidPath"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "401 body is not a SCIM error",
+            step: "rfc-auth::error-body-is-scim",
+            on_request: pass_req,
+            on_response: |_, resp| {
+                if resp.status == 401 {
+                    resp.body = None;
+                    resp.raw = Some(("Unauthorized".into(), "text/plain"));
+                }
+            },
+        },
+        Fault {
+            what: "startIndex below 1 rejected",
+            step: "rfc-pagination::start-index-below-one",
+            on_request: |r| {
+                (r.param("startIndex") == Some("0")).then(|| error(400, "invalidValue"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "short pages",
+            step: "rfc-pagination::full-pages",
+            on_request: |r| {
+                if r.param("count") == Some("2") {
+                    r.set_param("count", "1".into());
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            // RFC 7644 §3.5.2.3 leaves unnamed sub-attributes unchanged; this
+            // server drops the complex attribute first.
+            what: "PATCH sub-attribute replace clears the siblings",
+            step: "rfc-patch::verify-replace-sub-attribute",
+            on_request: |r| {
+                clear_name_first(r, |op| op["path"] == "name.givenName");
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH add without path replaces complex attributes",
+            step: "rfc-patch::verify-add-complex",
+            on_request: |r| {
+                clear_name_first(r, |op| {
+                    op["op"] == "add"
+                        && op.get("path").is_none()
+                        && op["value"].get("name").is_some()
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH remove with a value filter removes every value",
+            step: "rfc-patch::verify-remove-value-path",
+            on_request: |r| {
+                for_each_op(r, |op| {
+                    if op["op"] == "remove" && op["path"] == r#"emails[type eq "home"]"# {
+                        op["path"] = json!("emails");
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH replace of a multi-valued attribute appends",
+            step: "rfc-patch::verify-replace-multi-valued",
+            on_request: |r| {
+                for_each_op(r, |op| {
+                    if op["op"] == "replace" && op["path"] == "phoneNumbers" {
+                        op["op"] = json!("add");
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "only the first PATCH operation applied",
+            step: "rfc-patch::verify-several-operations",
+            on_request: |r| {
+                if let Some(ops) = r
+                    .body
+                    .as_mut()
+                    .and_then(|b| b.get_mut("Operations"))
+                    .and_then(Value::as_array_mut)
+                {
+                    ops.truncate(1);
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "group filter on members unsupported",
+            step: "rfc-groups::filter-groups-by-member",
+            on_request: |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.contains("members["))
+                    .then(|| error(400, "invalidFilter"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "group members replace appends",
+            step: "rfc-groups::verify-replace-members",
+            on_request: |r| {
+                for_each_op(r, |op| {
+                    if op["op"] == "replace" && op["path"] == "members" {
+                        op["op"] = json!("add");
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "excludedAttributes=members ignored on groups",
+            step: "rfc-groups::exclude-members",
+            on_request: |r| {
+                if r.is_item("/Groups") {
+                    r.drop_param("excludedAttributes");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "ETag header differs from meta.version",
+            step: "rfc-etag::create-user",
+            on_request: pass_req,
+            on_response: |_, resp| {
+                if resp.headers.contains_key(header::ETAG) {
+                    resp.headers
+                        .insert(header::ETAG, HeaderValue::from_static("W/\"other\""));
+                }
+            },
+        },
+        Fault {
+            what: "If-Match ignored on DELETE",
+            step: "rfc-etag::delete-if-match-stale",
+            on_request: |r| {
+                if r.method == Method::DELETE {
+                    r.headers.remove(header::IF_MATCH);
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "Bulk operations without per-operation status",
+            step: "rfc-bulk::bulk-create",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.scim_path().eq_ignore_ascii_case("/Bulk")
+                    && let Some(ops) = resp
+                        .body
+                        .as_mut()
+                        .and_then(|b| b.get_mut("Operations"))
+                        .and_then(Value::as_array_mut)
+                {
+                    for op in ops {
+                        if let Some(o) = op.as_object_mut() {
+                            o.remove("status");
+                        }
+                    }
+                }
+            },
+        },
+        Fault {
+            what: "ne evaluated as eq",
+            step: "rfc-filters::ne",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" ne ", " eq "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "co evaluated as sw",
+            step: "rfc-filters::co",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" co ", " sw "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "ew evaluated as eq",
+            step: "rfc-filters::ew",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" ew ", " eq "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "gt evaluated as ge",
+            step: "rfc-filters::gt-string",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" gt ", " ge "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "lt evaluated as le",
+            step: "rfc-filters::lt-string",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" lt ", " le "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "co ignores caseExact",
+            step: "rfc-filters::case-exact-co-respects-case",
+            on_request: |r| {
+                // Emulates a case-insensitive co: alice's "-EXT-A" would match too.
+                rewrite_filter(r, |f| {
+                    f.replace(
+                        r#"externalId co "-ext-""#,
+                        r#"(externalId co "-ext-" or externalId co "-EXT-")"#,
+                    )
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "URN-qualified attribute names rejected",
+            step: "rfc-filters::urn-qualified-attribute",
+            on_request: |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.starts_with("urn:"))
+                    .then(|| error(400, "invalidFilter"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "dateTime filters rejected",
+            step: "rfc-filter-dates::created-gt-long-ago",
+            on_request: |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.contains("meta.created"))
+                    .then(|| error(400, "invalidFilter"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "startIndex past the end rejected",
+            step: "rfc-pagination::start-index-past-the-end",
+            on_request: |r| {
+                (r.param("startIndex") == Some("6")).then(|| error(400, "invalidValue"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "sortBy on a sub-attribute ignored",
+            step: "rfc-sorting::sort-by-sub-attribute",
+            on_request: |r| {
+                if r.param("sortBy").is_some_and(|s| s.contains('.')) {
+                    r.drop_param("sortBy");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "sorting ignored when paging",
+            step: "rfc-sorting::sorted-second-page",
+            on_request: |r| {
+                if r.param("startIndex").is_some() {
+                    r.drop_param("sortBy");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH remove of a simple attribute ignored",
+            step: "rfc-patch::verify-remove-simple",
+            on_request: |r| {
+                let rm = r
+                    .patch_ops()
+                    .iter()
+                    .any(|op| op["op"] == "remove" && op["path"] == "nickName");
+                (r.method == Method::PATCH && rm).then(|| Resp::scim(204, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "If-None-Match answers 304 for any version",
+            step: "rfc-etag::if-none-match-stale",
+            on_request: |r| {
+                (r.method == Method::GET && r.headers.contains_key(header::IF_NONE_MATCH))
+                    .then(|| Resp::scim(304, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "If-Match always fails",
+            step: "rfc-etag::put-if-match-current",
+            on_request: |r| {
+                r.headers
+                    .contains_key(header::IF_MATCH)
+                    .then(|| error(412, "invalidVers"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "deleted user stays in its groups",
+            step: "rfc-groups::deleted-user-left-group",
+            on_request: |r| {
+                if r.method == Method::DELETE && r.is_item("/Users") {
+                    let id = r.scim_path().trim_start_matches("/Users/").to_string();
+                    deleted_users().lock().expect("ids").push(id);
+                }
+                None
+            },
+            on_response: |req, resp| {
+                if req.method == Method::GET
+                    && req.is_item("/Groups")
+                    && let Some(members) = resp
+                        .body
+                        .as_mut()
+                        .and_then(|b| b.get_mut("members"))
+                        .and_then(Value::as_array_mut)
+                {
+                    for id in deleted_users().lock().expect("ids").iter() {
+                        members.push(json!({"value": id}));
+                    }
+                }
+            },
+        },
+        Fault {
+            what: "duplicate group name refused without scimType",
+            step: "rfc-groups::duplicate-display-name",
+            on_request: |r| {
+                if r.method != Method::POST || r.scim_path() != "/Groups" {
+                    return None;
+                }
+                let name = r.body.as_ref()?.get("displayName")?.as_str()?;
+                if seen_before(format!("group:{name}")) {
+                    let mut e = error(409, "uniqueness");
+                    if let Some(b) = e.body.as_mut().and_then(Value::as_object_mut) {
+                        b.remove("scimType");
+                    }
+                    return Some(e);
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "deleted userName stays reserved",
+            step: "rfc-delete::username-free-again",
+            on_request: |r| {
+                if r.method != Method::POST || r.scim_path() != "/Users" {
+                    return None;
+                }
+                let name = r.body.as_ref()?.get("userName")?.as_str()?;
+                seen_before(format!("user:{name}")).then(|| error(409, "uniqueness"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "application/json requests refused",
+            step: "rfc-media-type::accepts-application-json",
+            on_request: |r| {
+                r.headers
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+                    .then(|| Resp::scim(415, None))
+            },
+            on_response: pass_resp,
         },
         Fault {
             what: "/Me answers 404 instead of 501",

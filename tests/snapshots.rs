@@ -253,6 +253,18 @@ fn record_then_rerun_against_a_fresh_server_is_clean() {
     assert!(ada < svc, "{list}");
     assert!(list.contains("\"id\": \"[id-3]\""), "{list}");
 
+    // A filter that selects a later step still runs (but does not compare)
+    // the earlier ones, so the id numbering is the same.
+    let (f2, _) = volatile_fake("Engineer");
+    let out2 = run_against(&s, &f2, &["list-users"], true);
+    assert_eq!(out2.code, 0, "{}", out2.all());
+    assert!(
+        out2.stdout
+            .contains("snapshots (snapshots/fake): 1 matched, 0 new, 0 changed"),
+        "{}",
+        out2.stdout
+    );
+
     // Fresh server: new port, new ids, new times, new ETags, maybe another
     // list order. Nothing differs.
     for _ in 0..3 {
@@ -275,7 +287,18 @@ fn a_changed_attribute_shows_exactly_that_change_and_accept_promotes_it() {
 
     *title.lock().unwrap() = "Chief Engineer".into();
     let report = s.root().join("report.json");
-    let out = run_against(&s, &f, &["--json", report.to_str().unwrap()], false);
+    let junit = s.root().join("junit.xml");
+    let out = run_against(
+        &s,
+        &f,
+        &[
+            "--json",
+            report.to_str().unwrap(),
+            "--junit",
+            junit.to_str().unwrap(),
+        ],
+        false,
+    );
     assert_eq!(out.code, 1, "{}", out.all());
     // Every step's diff is the one line, and later steps still ran.
     let d = diffs(&report);
@@ -297,6 +320,12 @@ fn a_changed_attribute_shows_exactly_that_change_and_accept_promotes_it() {
             "{step}: {lines:?}"
         );
     }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("+      &quot;title&quot;: &quot;Chief Engineer&quot;")
+            || xml.contains("+      \"title\": \"Chief Engineer\""),
+        "{xml}"
+    );
     // The console explains it with the diff, and names the finding.
     assert!(
         out.stdout.contains("✗ snapshot: the response differs from"),
@@ -468,7 +497,14 @@ fn reference_server_matches_its_committed_snapshots() {
         ],
         true,
     );
-    assert_eq!(out.code, 0, "{}", out.all());
+    assert_eq!(
+        out.code,
+        0,
+        "the reference server no longer answers as its committed snapshots say; if the change is \
+         intended, re-record with `cargo run -- run --embedded --suite suites/snapshots \
+         --update-snapshots` and commit snapshots/reference/\n{}",
+        out.all()
+    );
     let line = out
         .stdout
         .lines()

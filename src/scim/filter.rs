@@ -607,6 +607,73 @@ fn is_present(v: &Value) -> bool {
 }
 
 impl Filter {
+    /// Checks the filter against the schema where RFC 7644 §3.4.2.2 asks for
+    /// a failure rather than a result: `gt`, `ge`, `lt` and `le` on a Boolean
+    /// or Binary attribute (or against a `true`/`false` literal) SHALL be
+    /// 400 `invalidFilter`.
+    pub fn check(&self, schema: &ResourceSchema) -> Result<(), ScimError> {
+        self.check_in(Some(schema), None)
+    }
+
+    fn check_in(
+        &self,
+        schema: Option<&ResourceSchema>,
+        parent: Option<&'static Attribute>,
+    ) -> Result<(), ScimError> {
+        // The definition a path names: from the schema at the top level,
+        // from the parent's sub-attributes inside a value filter.
+        let def = |path: &AttrPath| -> Option<&'static Attribute> {
+            match schema {
+                Some(rs) => rs.attribute(path),
+                None => parent
+                    .and_then(|p| p.sub_attribute(&path.attr))
+                    .and_then(|a| match &path.sub_attr {
+                        Some(sub) => a.sub_attribute(sub),
+                        None => Some(a),
+                    }),
+            }
+        };
+        let inner = |path: &AttrPath| -> Result<(), ScimError> {
+            match &path.value_filter {
+                Some(vf) => {
+                    let top = match schema {
+                        Some(rs) => rs.locate(path).map(|l| l.attribute),
+                        None => parent.and_then(|p| p.sub_attribute(&path.attr)),
+                    };
+                    vf.check_in(None, top)
+                }
+                None => Ok(()),
+            }
+        };
+        match self {
+            Filter::And(parts) | Filter::Or(parts) => {
+                parts.iter().try_for_each(|p| p.check_in(schema, parent))
+            }
+            Filter::Not(f) => f.check_in(schema, parent),
+            Filter::Present(path) | Filter::ValuePath(path) => inner(path),
+            Filter::Compare(path, op, lit) => {
+                inner(path)?;
+                let ordering = matches!(
+                    op,
+                    CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+                );
+                let unordered = lit.is_boolean()
+                    || def(path)
+                        .is_some_and(|d| matches!(d.ty, AttrType::Boolean | AttrType::Binary));
+                if ordering && unordered {
+                    return Err(ScimError::bad_request(
+                        ScimType::InvalidFilter,
+                        format!(
+                            "invalid filter: '{}' cannot compare the Boolean or Binary attribute {path}",
+                            op.as_str()
+                        ),
+                    ));
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Does `resource` match this filter? Attribute names resolve against
     /// `schema` (case-insensitively, with or without URN prefix; extension
     /// attributes without URN resolve to their extension).

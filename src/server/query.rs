@@ -124,7 +124,7 @@ impl ListQuery {
         let filter = self
             .filter
             .as_deref()
-            .map(scim_glue::parse_filter)
+            .map(|f| scim_glue::parse_filter(f, kinds))
             .transpose()?;
         let mut matched = Vec::new();
         for (id, stored) in store.all(kinds) {

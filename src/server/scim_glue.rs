@@ -26,8 +26,14 @@ pub(crate) fn schema(kind: Kind) -> &'static ResourceSchema {
     }
 }
 
-pub(crate) fn parse_filter(text: &str) -> Result<Filter, ScimError> {
-    Ok(filter::parse(text)?)
+/// Parses a filter and checks it against the schemas of `kinds` (RFC 7644
+/// §3.4.2.2: ordering comparisons on Boolean/Binary attributes fail).
+pub(crate) fn parse_filter(text: &str, kinds: &[Kind]) -> Result<Filter, ScimError> {
+    let f = filter::parse(text)?;
+    for k in kinds {
+        f.check(schema(*k))?;
+    }
+    Ok(f)
 }
 
 pub(crate) fn filter_matches(filter: &Filter, resource: &Value, kind: Kind) -> bool {

@@ -341,3 +341,31 @@ fn sort_ordering() {
         Ordering::Greater
     );
 }
+
+#[test]
+fn ordering_on_booleans_is_an_invalid_filter() {
+    // RFC 7644 §3.4.2.2: gt/ge/lt/le on Boolean (or Binary) attributes SHALL fail with invalidFilter.
+    let users = ResourceSchema::users();
+    for f in [
+        "active gt false",
+        "active LE true",
+        "emails[primary ge true]",
+        "x509Certificates.value lt \"AA==\"",
+        "userName sw \"a\" and not (active lt true)",
+        "nickName gt true",
+    ] {
+        let err = parse(f).unwrap().check(&users).unwrap_err();
+        assert_eq!(err.status, 400, "{f}");
+        assert_eq!(err.scim_type, Some(ScimType::InvalidFilter), "{f}");
+    }
+    for f in [
+        "active eq false",
+        "active ne true",
+        "emails[primary eq true]",
+        "meta.created gt \"2020-01-01T00:00:00Z\"",
+        "userName gt \"a\"",
+        "emails[value gt \"a\"]",
+    ] {
+        assert!(parse(f).unwrap().check(&users).is_ok(), "{f}");
+    }
+}
