@@ -245,6 +245,16 @@ fn profile<'a>(run: &'a RunResult, idp: &str) -> Profile<'a> {
     }
 }
 
+/// Where a step is defined, for a report: built-in suites by their path in
+/// the repository, not in the user's cache folder.
+pub fn location(step: &StepResult) -> String {
+    let loc = &step.location;
+    match crate::embedded::relative(&loc.file) {
+        Some(rel) => format!("{}:{}:{} (built in)", rel.display(), loc.line, loc.column),
+        None => loc.to_string(),
+    }
+}
+
 /// The request body the IdP profile sent, pretty-printed and cut to size.
 pub fn request_excerpt(step: &StepResult) -> Option<String> {
     let body = step.exchange.as_ref()?.request.body.as_ref()?;

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::compat::{
-    Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, request_excerpt, rfc_sections,
+    Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, location, request_excerpt, rfc_sections,
 };
 use crate::runner::RunResult;
 
@@ -215,10 +215,11 @@ fn profile_section(s: &mut String, p: &Profile) {
                 .collect();
             let _ = writeln!(
                 s,
-                "<li><code>{}</code> ({}): {}</li>",
+                "<li><code>{}</code>: {} <span class=\"note\">({}: {})</span></li>",
                 esc(&g.suite.name),
-                names.join(", "),
-                esc(&g.reason)
+                esc(&g.reason),
+                super::markdown::steps_count(g.steps.len()),
+                names.join(", ")
             );
         }
         s.push_str("</ul>\n");
@@ -242,11 +243,7 @@ fn failing_step(s: &mut String, r: &StepRef) {
     let st = r.step;
     s.push_str("<div class=\"step\">\n");
     let _ = writeln!(s, "<h4>{}</h4>", esc(&r.id()));
-    let _ = writeln!(
-        s,
-        "<div class=\"note\">{}</div>",
-        esc(&st.location.to_string())
-    );
+    let _ = writeln!(s, "<div class=\"note\">{}</div>", esc(&location(st)));
     let findings: Vec<_> = hard_findings(st).collect();
     if st.error.is_some() || !findings.is_empty() {
         s.push_str("<ul class=\"findings\">\n");
@@ -340,4 +337,17 @@ pub fn esc(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup_quotes_and_control_characters() {
+        assert_eq!(
+            esc("<img src=x onerror=\"a('b')\">&\u{0}\u{1b}[31m\n"),
+            "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;[31m\n"
+        );
+    }
 }
