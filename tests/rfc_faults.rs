@@ -183,6 +183,25 @@ fn seen_before(key: String) -> bool {
     false
 }
 
+/// A DELETE of a user forwarded as "active: false".
+fn deactivate_instead_of_delete(r: &mut Req) -> Option<Resp> {
+    if r.method == Method::DELETE && r.is_item("/Users") {
+        r.method = Method::PATCH;
+        r.body = Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": false}]
+        }));
+    }
+    None
+}
+
+/// The deactivation is reported as a successful delete.
+fn deactivated_answers_204(req: &Req, resp: &mut Resp) {
+    if req.original == Method::DELETE && req.method == Method::PATCH && resp.status == 200 {
+        *resp = Resp::scim(204, None);
+    }
+}
+
 fn faults() -> Vec<Fault> {
     vec![
         Fault {
@@ -341,22 +360,40 @@ fn faults() -> Vec<Fault> {
         Fault {
             what: "DELETE only deactivates",
             step: "rfc-delete::get-after-delete-404",
+            on_request: deactivate_instead_of_delete,
+            on_response: deactivated_answers_204,
+        },
+        Fault {
+            what: "DELETE only deactivates (the user stays listed)",
+            step: "rfc-delete-lists::list-after-delete-empty",
+            on_request: deactivate_instead_of_delete,
+            on_response: deactivated_answers_204,
+        },
+        Fault {
+            what: "401 answered but the write done",
+            step: "rfc-auth-write::nothing-created",
             on_request: |r| {
-                if r.method == Method::DELETE && r.is_item("/Users") {
-                    r.method = Method::PATCH;
-                    r.body = Some(json!({
-                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                        "Operations": [{"op": "replace", "path": "active", "value": false}]
-                    }));
+                // A wrong token is noted, then replaced by the right one.
+                let wrong = r
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .is_some_and(|v| v.as_bytes() != b"Bearer rfc-faults-token");
+                if wrong && r.method == Method::POST {
+                    r.headers.insert(
+                        header::AUTHORIZATION,
+                        HeaderValue::from_static("Bearer rfc-faults-token"),
+                    );
+                    r.headers
+                        .insert("x-fault-refuse", HeaderValue::from_static("1"));
                 }
                 None
             },
             on_response: |req, resp| {
-                if req.original == Method::DELETE
-                    && req.method == Method::PATCH
-                    && resp.status == 200
-                {
-                    *resp = Resp::scim(204, None);
+                if req.headers.contains_key("x-fault-refuse") {
+                    *resp = error(401, "invalidValue");
+                    if let Some(b) = resp.body.as_mut().and_then(Value::as_object_mut) {
+                        b.remove("scimType");
+                    }
                 }
             },
         },
@@ -823,7 +860,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "attributes ignored on lists",
-            step: "rfc-read::list-attributes",
+            step: "rfc-read-lists::list-attributes",
             on_request: |r| {
                 if r.scim_path() == "/Users" {
                     r.drop_param("attributes");
@@ -834,7 +871,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "excludedAttributes ignored on lists",
-            step: "rfc-read::list-excluded-attributes",
+            step: "rfc-read-lists::list-excluded-attributes",
             on_request: |r| {
                 if r.scim_path() == "/Users" {
                     r.drop_param("excludedAttributes");
@@ -845,7 +882,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "POST /.search unsupported",
-            step: "rfc-read::search-with-post",
+            step: "rfc-read-lists::search-with-post",
             on_request: |r| {
                 r.path
                     .ends_with("/.search")
@@ -972,7 +1009,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "group filter on members unsupported",
-            step: "rfc-groups::filter-groups-by-member",
+            step: "rfc-groups-filter::filter-groups-by-member",
             on_request: |r| {
                 r.param("filter")
                     .is_some_and(|f| f.contains("members["))
