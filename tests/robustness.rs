@@ -411,27 +411,36 @@ fn mount_read_user(f: &Fake) {
                 200,
                 json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "x", "userName": "x"}),
             ))
-            .with_priority(3),
+            .with_priority(4),
     );
 }
 
 #[test]
 fn rate_limits_are_retried_after_retry_after_and_reported() {
     let f = fake(true);
-    // Two 429s (one asking for far longer than --max-retry-wait), then a 200.
+    // Three 429s (an HTTP date, seconds, and far longer than
+    // --max-retry-wait), then a 200.
+    let soon = httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(2));
     f.mount(
         Mock::given(method("GET"))
             .and(path("/scim/v2/Users/x"))
-            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", soon.as_str()))
             .up_to_n_times(1)
             .with_priority(1),
     );
     f.mount(
         Mock::given(method("GET"))
             .and(path("/scim/v2/Users/x"))
-            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "1"))
             .up_to_n_times(1)
             .with_priority(2),
+    );
+    f.mount(
+        Mock::given(method("GET"))
+            .and(path("/scim/v2/Users/x"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "3600"))
+            .up_to_n_times(1)
+            .with_priority(3),
     );
     mount_read_user(&f);
     let s = Suites::new().suite("limited", &one_step_suite("limited", "/Users/x"));
@@ -454,19 +463,30 @@ fn rate_limits_are_retried_after_retry_after_and_reported() {
         .iter()
         .filter(|r| *r == "GET /scim/v2/Users/x")
         .count();
-    assert_eq!(gets, 3, "two retries then success");
+    assert_eq!(gets, 4, "three retries then success");
     // The retries are in the console (stderr) and in the report.
     assert!(
         out.stderr.contains(
-            "note: limited::read: 429 Too Many Requests (Retry-After 1s): retry 1 of 3 after 1s"
+            "note: limited::read: 429 Too Many Requests (Retry-After 1s): retry 2 of 3 after 1s"
         ),
         "{}",
         out.stderr
     );
     assert!(
         out.stderr.contains(
-            "429 Too Many Requests (Retry-After 3600s, capped at --max-retry-wait 1s): retry 2 of 3 after 1s"
+            "429 Too Many Requests (Retry-After 3600s, capped at --max-retry-wait 1s): retry 3 of 3 after 1s"
         ),
+        "{}",
+        out.stderr
+    );
+    // The HTTP date was understood (a wait was read from it).
+    let first = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("retry 1 of 3"))
+        .unwrap_or("");
+    assert!(
+        first.contains("(Retry-After ") && !first.contains("no Retry-After"),
         "{}",
         out.stderr
     );
@@ -474,7 +494,7 @@ fn rate_limits_are_retried_after_retry_after_and_reported() {
     assert_eq!(step["outcome"], "passed");
     assert_eq!(
         step["exchange"]["retries"].as_array().map(Vec::len),
-        Some(2),
+        Some(3),
         "{step}"
     );
 }
@@ -984,9 +1004,13 @@ fn the_token_never_appears_in_any_output_or_report() {
             })
             .with_priority(1),
     );
+    let snap =
+        |name: &str, path: &str| format!("{}    snapshot: true\n", one_step_suite(name, path));
     let s = Suites::new()
-        .suite("fail", &one_step_suite("fail", "/Users/echo-fail"))
-        .suite("ok", &one_step_suite("ok", "/Users/echo-ok"));
+        .suite("fail", &snap("fail", "/Users/echo-fail"))
+        .suite("ok", &snap("ok", "/Users/echo-ok"));
+    let snapshots = s.root().join("snaps");
+    let (md_p, html_p) = (s.root().join("r.md"), s.root().join("r.html"));
     let token_file = s.root().join("token.txt");
     std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     let (json_p, junit_p) = (s.root().join("r.json"), s.root().join("r.xml"));
@@ -1000,6 +1024,13 @@ fn the_token_never_appears_in_any_output_or_report() {
         junit_p.to_str().unwrap(),
         "--color",
         "always",
+        "--report",
+        md_p.to_str().unwrap(),
+        "--report",
+        html_p.to_str().unwrap(),
+        "--snapshots",
+        snapshots.to_str().unwrap(),
+        "--update-snapshots",
     ];
     let with = |extra: &[&str]| -> Vec<String> {
         common.iter().chain(extra).map(|s| s.to_string()).collect()
@@ -1021,19 +1052,34 @@ fn the_token_never_appears_in_any_output_or_report() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = spawn(s.root(), &args, &env).wait();
         assert_eq!(out.code, 1, "{args:?}: {}", out.all());
-        let json = std::fs::read_to_string(&json_p).unwrap();
-        let junit = std::fs::read_to_string(&junit_p).unwrap();
-        for (what, text) in [
-            ("stdout", &out.stdout),
-            ("stderr", &out.stderr),
-            ("JSON report", &json),
-            ("JUnit report", &junit),
-        ] {
+        let mut written = vec![
+            ("stdout".to_string(), out.stdout.clone()),
+            ("stderr".to_string(), out.stderr.clone()),
+        ];
+        for p in [&json_p, &junit_p, &md_p, &html_p] {
+            written.push((p.display().to_string(), std::fs::read_to_string(p).unwrap()));
+        }
+        let snaps = files_under(&snapshots);
+        assert!(snaps.len() >= 2, "snapshots written: {snaps:?}");
+        assert!(
+            snaps.iter().any(|p| std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .contains("\"Bearer ***\"")),
+            "the echoed token reached a snapshot, redacted"
+        );
+        for p in snaps {
+            written.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
+        }
+        for (what, text) in &written {
             assert!(
                 !text.contains(TOKEN),
                 "{args:?}: the token is in {what}:\n{text}"
             );
         }
+        let json = std::fs::read_to_string(&json_p).unwrap();
         // Not vacuous: the echo reached the output, redacted.
         assert!(
             out.stdout.contains("token Bearer *** is not accepted"),
@@ -1052,6 +1098,21 @@ fn the_token_never_appears_in_any_output_or_report() {
         })
         .count();
     assert!(sent >= 4 * 4, "{sent}");
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
 }
 
 #[test]
