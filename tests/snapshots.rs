@@ -517,3 +517,34 @@ fn reference_server_matches_its_committed_snapshots() {
     );
     assert_eq!(files(&root.join("snapshots").join("reference")), before);
 }
+
+#[test]
+fn two_steps_cannot_share_a_snapshot_name() {
+    let s = Suites::new().suite(
+        "dup",
+        r#"
+name: dup
+idp: rfc
+steps:
+  - name: first
+    request: { method: GET, path: /Users }
+    snapshot: users
+  - name: second
+    request: { method: GET, path: /Users }
+    snapshot: { name: users }
+"#,
+    );
+    let (f, _) = volatile_fake("Engineer");
+    let out = run_against(&s, &f, &[], false);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("✗ snapshot: snapshot name 'users' is used by another step of this suite"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        files(&s.root().join("snapshots").join("fake")),
+        ["dup/users.snap"]
+    );
+}
