@@ -231,7 +231,9 @@ fn record_then_rerun_against_a_fresh_server_is_clean() {
     );
     let created = std::fs::read_to_string(snap_dir(&s).join("create-user.snap")).unwrap();
     assert!(
-        created.starts_with("---\nsource: \"suites/shapes.yaml\"\n"),
+        created.starts_with(
+            "---\nsource: suites/shapes.yaml\ndescription: shapes / create-user\nexpression: POST /Users\n---\nstatus: 201\n"
+        ),
         "{created}"
     );
     for token in [
