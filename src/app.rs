@@ -449,6 +449,11 @@ fn write_reports(args: &RunArgs, result: &RunResult) -> Result<(), StartError> {
         write(p, report::json::render(result))?;
     }
     for (p, format) in report_formats(args)? {
+        // `--report reports/scim.html` in CI: make the folder.
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StartError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        }
         write(p, format.render(result))?;
     }
     Ok(())

@@ -106,6 +106,76 @@ pub fn check_prefix(prefix: &str) -> Result<(), CleanupError> {
     Ok(())
 }
 
+/// Whether `name` carries `prefix`. ASCII case is ignored: userName and
+/// displayName are caseExact false (RFC 7643 §4.1.1, §4.2), so a server may
+/// store or return another case.
+pub fn has_prefix(name: &str, prefix: &str) -> bool {
+    name.len() >= prefix.len()
+        && name.is_char_boundary(prefix.len())
+        && name[..prefix.len()].eq_ignore_ascii_case(prefix)
+}
+
+/// The first name a request would give a User or Group without the harness
+/// prefix, if any: POST/PUT bodies, PATCH operations and Bulk operations.
+/// The runner refuses such requests, so everything a run creates can be
+/// found again by `scimitar cleanup`.
+pub fn unprefixed_name(method: &str, path: &str, body: Option<&Value>) -> Option<String> {
+    let body = body?;
+    let path = path.split('?').next().unwrap_or("").trim_end_matches('/');
+    let method = method.to_ascii_uppercase();
+    // POST goes to the endpoint itself, PUT and PATCH to one resource below it.
+    let segment = match method.as_str() {
+        "POST" => path.rsplit('/').next(),
+        _ => path.rsplit('/').nth(1),
+    }
+    .unwrap_or("");
+    let on = |endpoint: &str| segment.eq_ignore_ascii_case(endpoint);
+    // The attribute cleanup searches by: userName for Users, displayName for Groups.
+    let attr = if on("Users") {
+        "userName"
+    } else if on("Groups") {
+        "displayName"
+    } else {
+        ""
+    };
+    let bad = |v: &Value| -> Option<String> {
+        v.as_str()
+            .filter(|n| !has_prefix(n, HARNESS_PREFIX))
+            .map(str::to_string)
+    };
+    let named = |v: &Value| -> Option<String> {
+        v.as_object()?
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(attr))
+            .and_then(|(_, n)| bad(n))
+    };
+    match method.as_str() {
+        "POST" if path.to_ascii_lowercase().ends_with("/bulk") => body
+            .get("Operations")
+            .and_then(Value::as_array)?
+            .iter()
+            .find_map(|op| {
+                let m = op.get("method").and_then(Value::as_str).unwrap_or("");
+                let p = op.get("path").and_then(Value::as_str).unwrap_or("");
+                unprefixed_name(m, p, op.get("data"))
+            }),
+        "POST" | "PUT" if !attr.is_empty() => named(body),
+        "PATCH" if !attr.is_empty() => body
+            .get("Operations")
+            .and_then(Value::as_array)?
+            .iter()
+            .find_map(|op| {
+                let value = op.get("value")?;
+                match op.get("path").and_then(Value::as_str) {
+                    Some(p) if p.eq_ignore_ascii_case(attr) => bad(value),
+                    Some(_) => None,
+                    None => named(value),
+                }
+            }),
+        _ => None,
+    }
+}
+
 /// Lists every User and Group whose name starts with `prefix`.
 pub async fn find(client: &Client, prefix: &str) -> Result<Found, CleanupError> {
     check_prefix(prefix)?;
@@ -178,7 +248,7 @@ async fn find_kind(
             }
             new += 1;
             // The server's filter is not trusted: match the name here.
-            if name.starts_with(prefix) {
+            if has_prefix(name, prefix) {
                 found.leftovers.push(Leftover {
                     kind,
                     id: id.to_string(),
@@ -288,6 +358,71 @@ mod tests {
             check_prefix("scimitar-\" or userName pr \""),
             Err(CleanupError::PrefixChars(_))
         ));
+    }
+
+    #[test]
+    fn names_without_the_prefix_are_found_in_every_kind_of_write() {
+        use serde_json::json;
+        let ok = json!({"userName": "scimitar-1-2-ada", "displayName": "Ada Lovelace"});
+        let bad = json!({"userName": "ada@example.com"});
+        assert_eq!(unprefixed_name("POST", "/Users", Some(&ok)), None);
+        assert_eq!(
+            unprefixed_name("POST", "/Users", Some(&bad)).as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(
+            unprefixed_name("PUT", "/Groups/g1", Some(&json!({"displayName": "Admins"})))
+                .as_deref(),
+            Some("Admins")
+        );
+        // Searches and other endpoints create nothing.
+        assert_eq!(unprefixed_name("POST", "/Users/.search", Some(&bad)), None);
+        assert_eq!(unprefixed_name("GET", "/Users", Some(&bad)), None);
+        let patch = |op: Value| json!({"Operations": [op]});
+        assert_eq!(
+            unprefixed_name(
+                "PATCH",
+                "/Users/u1",
+                Some(&patch(
+                    json!({"op": "replace", "path": "userName", "value": "bob"})
+                ))
+            )
+            .as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            unprefixed_name(
+                "PATCH",
+                "/Users/u1",
+                Some(&patch(
+                    json!({"op": "Replace", "value": {"userName": "bob"}})
+                ))
+            )
+            .as_deref(),
+            Some("bob")
+        );
+        assert_eq!(
+            unprefixed_name(
+                "PATCH",
+                "/Users/u1",
+                Some(&patch(
+                    json!({"op": "replace", "path": "active", "value": false})
+                ))
+            ),
+            None
+        );
+        let bulk = json!({"Operations": [
+            {"method": "POST", "path": "/Users", "data": ok},
+            {"method": "POST", "path": "/Groups", "data": {"displayName": "SCIMITAR-1-2-Staff"}},
+            {"method": "POST", "path": "/Groups", "data": {"displayName": "Staff"}}
+        ]});
+        assert_eq!(
+            unprefixed_name("POST", "/Bulk", Some(&bulk)).as_deref(),
+            Some("Staff")
+        );
+        assert!(has_prefix("Scimitar-x", "scimitar-"));
+        assert!(!has_prefix("scimitar", "scimitar-"));
+        assert!(!has_prefix("é", "scimitar-"));
     }
 
     #[test]

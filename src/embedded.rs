@@ -4,6 +4,10 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// Where [`extract`] put the files in this process, if it did.
+static ROOT: OnceLock<PathBuf> = OnceLock::new();
 
 mod generated {
     include!(concat!(env!("OUT_DIR"), "/embedded_suites.rs"));
@@ -25,6 +29,19 @@ pub fn has_suites() -> bool {
 /// messages stay valid after the run; a cache whose files were changed is
 /// not used (a fresh temporary folder is).
 pub fn extract() -> io::Result<PathBuf> {
+    let root = extract_to()?;
+    let _ = ROOT.set(root.clone());
+    Ok(root)
+}
+
+/// `path` relative to the extraction folder (`suites/entra/users.yaml`)
+/// when it lies there: reports name built-in suites without the user's
+/// home folder.
+pub fn relative(path: &Path) -> Option<&Path> {
+    path.strip_prefix(ROOT.get()?).ok()
+}
+
+fn extract_to() -> io::Result<PathBuf> {
     let name = format!("{}-{}", env!("CARGO_PKG_VERSION"), generated::DIGEST);
     if let Some(cache) = cache_dir() {
         let dir = cache.join("scimitar").join(&name);

@@ -17,7 +17,9 @@ fn main() -> ExitCode {
             .location()
             .map(|l| format!(" at {}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        eprintln!("error: internal error (a bug in scimitar, please report it): {msg}{at}");
+        eprintln!(
+            "error: internal error (a bug in scimitar, please report it): {msg}{at}; if a run was under way, `scimitar cleanup --url URL --dry-run` lists what it left"
+        );
         std::process::exit(EXIT_CANNOT_START as i32);
     }));
 

@@ -178,6 +178,8 @@ fn scimitar_suites_against_scim2_server() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let (_server, url) = start_scim2_server(&env, tmp.path());
     let json = tmp.path().join("run.json");
+    // New snapshots for this target go to the temp dir, not the checkout.
+    let snapshots = tmp.path().join("snapshots");
     let out = support::scimitar(
         root,
         &[
@@ -188,6 +190,8 @@ fn scimitar_suites_against_scim2_server() {
             TOKEN,
             "--json",
             json.to_str().expect("utf-8 temp path"),
+            "--snapshots",
+            snapshots.to_str().expect("utf-8 temp path"),
             "-q",
         ],
     );

@@ -220,7 +220,9 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     assert!(entra.contains("**RFC:** RFC 7644 §3.4.2"), "{md}");
     // Skipped with the reason; advisory finding listed.
     assert!(
-        md.contains("- `entra-users` (`after-failure`): an earlier step, 'read-back', failed"),
+        md.contains(
+            "- `entra-users`: an earlier step, 'read-back', failed (1 step: `after-failure`)"
+        ),
         "{md}"
     );
     assert!(md.contains("`okta-list::unknown-user`"), "{md}");
@@ -389,13 +391,13 @@ steps:
             "run",
             "--embedded",
             "--report",
-            "r.md",
+            "out/r.md",
             "--report",
             "r.HTML",
         ],
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    let md = std::fs::read_to_string(s.root().join("r.md")).unwrap_or_default();
+    let md = std::fs::read_to_string(s.root().join("out/r.md")).unwrap_or_default();
     let html = std::fs::read_to_string(s.root().join("r.HTML")).unwrap_or_default();
     assert_eq!(
         md_row(&md, "RFC 7643/7644")[1..],
@@ -462,9 +464,21 @@ fn installed_binary_uses_the_built_in_suites_outside_a_checkout() {
         away.path(),
         &["run", "--embedded", "-q", "--report", "r.md"],
     );
-    assert!(matches!(out.code, 0 | 1), "{}", out.all());
+    assert_eq!(out.code, 0, "{}", out.all());
     let md = std::fs::read_to_string(away.path().join("r.md")).unwrap_or_default();
     assert!(md.contains("## Verdicts"), "{md}");
+    // Against a users-only fake, built-in steps fail; their locations name
+    // the suite file in the repository, not the user's home folder.
+    let f = fake(true);
+    let out = run_in(
+        away.path(),
+        &["run", "--url", &f.url(), "-q", "--report", "r2.md"],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let md = std::fs::read_to_string(away.path().join("r2.md")).unwrap_or_default();
+    assert!(md.contains("Suite file: `suites/"), "{md}");
+    assert!(md.contains(" (built in)`"), "{md}");
+    assert!(!md.contains(&home.path().display().to_string()), "{md}");
 }
 
 #[test]

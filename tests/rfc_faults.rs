@@ -165,6 +165,48 @@ fn clear_name_first(r: &mut Req, which: impl Fn(&Value) -> bool) {
     }
 }
 
+/// Ids of users deleted through the "stays in its groups" fault's proxy.
+fn deleted_users() -> &'static std::sync::Mutex<Vec<String>> {
+    static IDS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    &IDS
+}
+
+/// State for the faults that remember earlier requests. Keys carry the
+/// fault's own prefix.
+fn seen_keys() -> std::sync::MutexGuard<'static, Vec<String>> {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    SEEN.lock().expect("seen")
+}
+
+/// Whether `key` was seen before; remembers it.
+fn seen_before(key: String) -> bool {
+    let mut seen = seen_keys();
+    if seen.contains(&key) {
+        return true;
+    }
+    seen.push(key);
+    false
+}
+
+/// A DELETE of a user forwarded as "active: false".
+fn deactivate_instead_of_delete(r: &mut Req) -> Option<Resp> {
+    if r.method == Method::DELETE && r.is_item("/Users") {
+        r.method = Method::PATCH;
+        r.body = Some(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "path": "active", "value": false}]
+        }));
+    }
+    None
+}
+
+/// The deactivation is reported as a successful delete.
+fn deactivated_answers_204(req: &Req, resp: &mut Resp) {
+    if req.original == Method::DELETE && req.method == Method::PATCH && resp.status == 200 {
+        *resp = Resp::scim(204, None);
+    }
+}
+
 fn faults() -> Vec<Fault> {
     vec![
         Fault {
@@ -323,22 +365,40 @@ fn faults() -> Vec<Fault> {
         Fault {
             what: "DELETE only deactivates",
             step: "rfc-delete::get-after-delete-404",
+            on_request: deactivate_instead_of_delete,
+            on_response: deactivated_answers_204,
+        },
+        Fault {
+            what: "DELETE only deactivates (the user stays listed)",
+            step: "rfc-delete-lists::list-after-delete-empty",
+            on_request: deactivate_instead_of_delete,
+            on_response: deactivated_answers_204,
+        },
+        Fault {
+            what: "401 answered but the write done",
+            step: "rfc-auth-write::nothing-created",
             on_request: |r| {
-                if r.method == Method::DELETE && r.is_item("/Users") {
-                    r.method = Method::PATCH;
-                    r.body = Some(json!({
-                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-                        "Operations": [{"op": "replace", "path": "active", "value": false}]
-                    }));
+                // A wrong token is noted, then replaced by the right one.
+                let wrong = r
+                    .headers
+                    .get(header::AUTHORIZATION)
+                    .is_some_and(|v| v.as_bytes() != b"Bearer rfc-faults-token");
+                if wrong && r.method == Method::POST {
+                    r.headers.insert(
+                        header::AUTHORIZATION,
+                        HeaderValue::from_static("Bearer rfc-faults-token"),
+                    );
+                    r.headers
+                        .insert("x-fault-refuse", HeaderValue::from_static("1"));
                 }
                 None
             },
             on_response: |req, resp| {
-                if req.original == Method::DELETE
-                    && req.method == Method::PATCH
-                    && resp.status == 200
-                {
-                    *resp = Resp::scim(204, None);
+                if req.headers.contains_key("x-fault-refuse") {
+                    *resp = error(401, "invalidValue");
+                    if let Some(b) = resp.body.as_mut().and_then(Value::as_object_mut) {
+                        b.remove("scimType");
+                    }
                 }
             },
         },
@@ -805,7 +865,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "attributes ignored on lists",
-            step: "rfc-read::list-attributes",
+            step: "rfc-read-lists::list-attributes",
             on_request: |r| {
                 if r.scim_path() == "/Users" {
                     r.drop_param("attributes");
@@ -816,7 +876,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "excludedAttributes ignored on lists",
-            step: "rfc-read::list-excluded-attributes",
+            step: "rfc-read-lists::list-excluded-attributes",
             on_request: |r| {
                 if r.scim_path() == "/Users" {
                     r.drop_param("excludedAttributes");
@@ -827,7 +887,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "POST /.search unsupported",
-            step: "rfc-read::search-with-post",
+            step: "rfc-read-lists::search-with-post",
             on_request: |r| {
                 r.path
                     .ends_with("/.search")
@@ -954,7 +1014,7 @@ fn faults() -> Vec<Fault> {
         },
         Fault {
             what: "group filter on members unsupported",
-            step: "rfc-groups::filter-groups-by-member",
+            step: "rfc-groups-filter::filter-groups-by-member",
             on_request: |r| {
                 r.param("filter")
                     .is_some_and(|f| f.contains("members["))
@@ -1027,6 +1087,236 @@ fn faults() -> Vec<Fault> {
                     }
                 }
             },
+        },
+        Fault {
+            what: "ne evaluated as eq",
+            step: "rfc-filters::ne",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" ne ", " eq "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "co evaluated as sw",
+            step: "rfc-filters::co",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" co ", " sw "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "ew evaluated as eq",
+            step: "rfc-filters::ew",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" ew ", " eq "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "gt evaluated as ge",
+            step: "rfc-filters::gt-string",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" gt ", " ge "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "lt evaluated as le",
+            step: "rfc-filters::lt-string",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" lt ", " le "));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "co ignores caseExact",
+            step: "rfc-filters::case-exact-co-respects-case",
+            on_request: |r| {
+                // Emulates a case-insensitive co: alice's "-EXT-A" would match too.
+                rewrite_filter(r, |f| {
+                    f.replace(
+                        r#"externalId co "-ext-""#,
+                        r#"(externalId co "-ext-" or externalId co "-EXT-")"#,
+                    )
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "URN-qualified attribute names rejected",
+            step: "rfc-filters::urn-qualified-attribute",
+            on_request: |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.starts_with("urn:"))
+                    .then(|| error(400, "invalidFilter"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "dateTime filters rejected",
+            step: "rfc-filter-dates::created-gt-long-ago",
+            on_request: |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.contains("meta.created"))
+                    .then(|| error(400, "invalidFilter"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "startIndex past the end rejected",
+            step: "rfc-pagination::start-index-past-the-end",
+            on_request: |r| {
+                (r.param("startIndex") == Some("6")).then(|| error(400, "invalidValue"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "sortBy on a sub-attribute ignored",
+            step: "rfc-sorting::sort-by-sub-attribute",
+            on_request: |r| {
+                if r.param("sortBy").is_some_and(|s| s.contains('.')) {
+                    r.drop_param("sortBy");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "sorting ignored when paging",
+            step: "rfc-sorting::sorted-second-page",
+            on_request: |r| {
+                if r.param("startIndex").is_some() {
+                    r.drop_param("sortBy");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH remove of a simple attribute ignored",
+            step: "rfc-patch::verify-remove-simple",
+            on_request: |r| {
+                let rm = r
+                    .patch_ops()
+                    .iter()
+                    .any(|op| op["op"] == "remove" && op["path"] == "nickName");
+                (r.method == Method::PATCH && rm).then(|| Resp::scim(204, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "If-None-Match answers 304 for any version",
+            step: "rfc-etag::if-none-match-stale",
+            on_request: |r| {
+                (r.method == Method::GET && r.headers.contains_key(header::IF_NONE_MATCH))
+                    .then(|| Resp::scim(304, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "If-Match always fails",
+            step: "rfc-etag::put-if-match-current",
+            on_request: |r| {
+                r.headers
+                    .contains_key(header::IF_MATCH)
+                    .then(|| error(412, "invalidVers"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "deleted user stays in its groups",
+            step: "rfc-groups::deleted-user-left-group",
+            on_request: |r| {
+                if r.method == Method::DELETE && r.is_item("/Users") {
+                    let id = r.scim_path().trim_start_matches("/Users/").to_string();
+                    deleted_users().lock().expect("ids").push(id);
+                }
+                None
+            },
+            on_response: |req, resp| {
+                if req.method == Method::GET
+                    && req.is_item("/Groups")
+                    && let Some(members) = resp
+                        .body
+                        .as_mut()
+                        .and_then(|b| b.get_mut("members"))
+                        .and_then(Value::as_array_mut)
+                {
+                    for id in deleted_users().lock().expect("ids").iter() {
+                        members.push(json!({"value": id}));
+                    }
+                }
+            },
+        },
+        Fault {
+            what: "duplicate group name refused without scimType",
+            step: "rfc-groups::duplicate-display-name",
+            on_request: |r| {
+                if r.method != Method::POST || r.scim_path() != "/Groups" {
+                    return None;
+                }
+                let name = r.body.as_ref()?.get("displayName")?.as_str()?;
+                if seen_before(format!("group:{name}")) {
+                    let mut e = error(409, "uniqueness");
+                    if let Some(b) = e.body.as_mut().and_then(Value::as_object_mut) {
+                        b.remove("scimType");
+                    }
+                    return Some(e);
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "deleted userName stays reserved",
+            step: "rfc-delete::username-free-again",
+            on_request: |r| {
+                if r.method != Method::POST || r.scim_path() != "/Users" {
+                    return None;
+                }
+                let name = r.body.as_ref()?.get("userName")?.as_str()?;
+                seen_before(format!("user:{name}")).then(|| error(409, "uniqueness"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "application/json requests refused",
+            step: "rfc-media-type::accepts-application-json",
+            on_request: |r| {
+                r.headers
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+                    .then(|| Resp::scim(415, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "client-chosen id used",
+            step: "rfc-create::client-id-not-used",
+            on_request: |r| {
+                if r.method == Method::POST
+                    && let Some(id) = r.body.as_ref().and_then(|b| b["id"].as_str())
+                {
+                    seen_before(format!("client-id:/Users/{id}"));
+                }
+                let key = format!("client-id:{}", r.scim_path());
+                (r.method == Method::GET && seen_keys().contains(&key)).then(|| {
+                    Resp::scim(
+                        200,
+                        Some(
+                            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "id": r.scim_path().trim_start_matches("/Users/"), "userName": "x"}),
+                        ),
+                    )
+                })
+            },
+            on_response: pass_resp,
         },
         Fault {
             what: "/Me answers 404 instead of 501",

@@ -909,6 +909,37 @@ fn a_second_ctrl_c_quits_at_once() {
 }
 
 // ---------------------------------------------------------------------------
+// Data safety
+
+#[test]
+fn a_name_without_the_run_prefix_is_never_sent() {
+    let f = fake(true);
+    let yaml = r#"
+name: unsafe
+idp: rfc
+steps:
+  - name: create
+    request: { method: POST, path: /Users, body: { userName: alice@example.com } }
+    expect: { status: 201 }
+"#;
+    let s = Suites::new().suite("unsafe", yaml);
+    let out = run(s.root(), &["run", "--url", &f.url()]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains(
+            "not sent: POST /Users would name a resource \"alice@example.com\"; every name a suite creates must start with {{prefix}}"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !f.received().iter().any(|r| r.starts_with("POST")),
+        "{:?}",
+        f.received()
+    );
+}
+
+// ---------------------------------------------------------------------------
 // Secrets
 
 const TOKEN: &str = "tok-Sup3rSecret-9f8e7d";

@@ -72,6 +72,8 @@ pub struct Profile<'a> {
     /// Why the verdict is "not tested", when it is.
     pub untested_note: Option<String>,
     pub suites: usize,
+    /// Each suite of the profile that ran, with its counts over selected steps.
+    pub suite_counts: Vec<(&'a SuiteResult, Counts)>,
     pub failing: Vec<StepRef<'a>>,
     /// Steps carrying advisory findings (whatever their outcome).
     pub advisory: Vec<StepRef<'a>>,
@@ -164,7 +166,15 @@ fn profile<'a>(run: &'a RunResult, idp: &str) -> Profile<'a> {
     let mut advisory = Vec::new();
     let mut skipped: Vec<SkipGroup> = Vec::new();
     let mut leftovers = Vec::new();
+    let mut suite_counts = Vec::new();
     for s in &suites {
+        let mut sc = Counts::default();
+        for st in s.steps.iter().filter(|st| st.selected) {
+            sc.add(st.outcome);
+        }
+        if sc != Counts::default() {
+            suite_counts.push((*s, sc));
+        }
         for st in s.steps.iter().filter(|st| st.selected) {
             counts.add(st.outcome);
             let r = StepRef { suite: s, step: st };
@@ -227,10 +237,21 @@ fn profile<'a>(run: &'a RunResult, idp: &str) -> Profile<'a> {
         verdict,
         untested_note,
         suites: suites.len(),
+        suite_counts,
         failing,
         advisory,
         skipped,
         leftovers,
+    }
+}
+
+/// Where a step is defined, for a report: built-in suites by their path in
+/// the repository, not in the user's cache folder.
+pub fn location(step: &StepResult) -> String {
+    let loc = &step.location;
+    match crate::embedded::relative(&loc.file) {
+        Some(rel) => format!("{}:{}:{} (built in)", rel.display(), loc.line, loc.column),
+        None => loc.to_string(),
     }
 }
 

@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::compat::{
-    Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, request_excerpt, rfc_sections,
+    Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, location, request_excerpt, rfc_sections,
 };
 use crate::runner::RunResult;
 
@@ -23,6 +23,9 @@ table { border-collapse: collapse; width: 100%; margin: 8px 0 16px; }
 th, td { text-align: left; padding: 6px 10px; border-bottom: 1px solid var(--line); vertical-align: top; }
 th { background: var(--bg); font-weight: 600; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
+table.suites { width: auto; min-width: 60%; }
+table.suites td, table.suites th { padding: 3px 10px; font-size: 0.92em; }
+table.suites tr.failed td { color: var(--fail); font-weight: 600; }
 table.meta th { width: 13em; background: none; color: var(--muted); font-weight: normal; }
 code, pre { font-family: ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 0.88em; }
 code { background: var(--bg); padding: 1px 4px; border-radius: 4px; word-break: break-all; }
@@ -156,6 +159,26 @@ fn profile_section(s: &mut String, p: &Profile) {
             .map(|n| format!(": {}", esc(n)))
             .unwrap_or_default()
     );
+    if !p.suite_counts.is_empty() {
+        s.push_str("<table class=\"suites\">\n<tr><th>Suite</th><th class=\"n\">Passed</th><th class=\"n\">Failed</th><th class=\"n\">Advisory</th><th class=\"n\">Skipped</th></tr>\n");
+        for (suite, c) in &p.suite_counts {
+            let flag = if c.failed > 0 {
+                " class=\"failed\""
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                s,
+                "<tr{flag}><td><code>{}</code></td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(&suite.name),
+                c.passed,
+                c.failed,
+                c.advisory,
+                c.skipped
+            );
+        }
+        s.push_str("</table>\n");
+    }
     if !p.failing.is_empty() {
         s.push_str("<h3>Failing steps</h3>\n");
         for r in &p.failing {
@@ -192,10 +215,11 @@ fn profile_section(s: &mut String, p: &Profile) {
                 .collect();
             let _ = writeln!(
                 s,
-                "<li><code>{}</code> ({}): {}</li>",
+                "<li><code>{}</code>: {} <span class=\"note\">({}: {})</span></li>",
                 esc(&g.suite.name),
-                names.join(", "),
-                esc(&g.reason)
+                esc(&g.reason),
+                super::markdown::steps_count(g.steps.len()),
+                names.join(", ")
             );
         }
         s.push_str("</ul>\n");
@@ -219,11 +243,7 @@ fn failing_step(s: &mut String, r: &StepRef) {
     let st = r.step;
     s.push_str("<div class=\"step\">\n");
     let _ = writeln!(s, "<h4>{}</h4>", esc(&r.id()));
-    let _ = writeln!(
-        s,
-        "<div class=\"note\">{}</div>",
-        esc(&st.location.to_string())
-    );
+    let _ = writeln!(s, "<div class=\"note\">{}</div>", esc(&location(st)));
     let findings: Vec<_> = hard_findings(st).collect();
     if st.error.is_some() || !findings.is_empty() {
         s.push_str("<ul class=\"findings\">\n");
@@ -317,4 +337,17 @@ pub fn esc(text: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::esc;
+
+    #[test]
+    fn escapes_markup_quotes_and_control_characters() {
+        assert_eq!(
+            esc("<img src=x onerror=\"a('b')\">&\u{0}\u{1b}[31m\n"),
+            "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;[31m\n"
+        );
+    }
 }

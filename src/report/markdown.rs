@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::compat::{
-    Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, request_excerpt, rfc_sections,
+    Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, location, request_excerpt, rfc_sections,
 };
 use crate::runner::RunResult;
 
@@ -83,6 +83,24 @@ pub fn verdict_line(p: &Profile) -> String {
 fn profile_section(s: &mut String, p: &Profile) {
     let _ = writeln!(s, "\n## {}\n", inline(&p.label));
     let _ = writeln!(s, "Verdict: **{}**\n", verdict_line(p));
+    if !p.suite_counts.is_empty() {
+        let _ = writeln!(
+            s,
+            "| Suite | Passed | Failed | Advisory | Skipped |\n|---|--:|--:|--:|--:|"
+        );
+        for (suite, c) in &p.suite_counts {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                code_inline(&suite.name),
+                c.passed,
+                c.failed,
+                c.advisory,
+                c.skipped
+            );
+        }
+        s.push('\n');
+    }
     if !p.failing.is_empty() {
         let _ = writeln!(s, "### Failing steps\n");
         for r in &p.failing {
@@ -119,10 +137,11 @@ fn profile_section(s: &mut String, p: &Profile) {
             let names: Vec<String> = g.steps.iter().map(|n| code_inline(n)).collect();
             let _ = writeln!(
                 s,
-                "- {} ({}): {}",
+                "- {}: {} ({}: {})",
                 code_inline(&g.suite.name),
-                names.join(", "),
-                inline(&g.reason)
+                inline(&g.reason),
+                steps_count(g.steps.len()),
+                names.join(", ")
             );
         }
         s.push('\n');
@@ -145,7 +164,7 @@ fn profile_section(s: &mut String, p: &Profile) {
 fn failing_step(s: &mut String, r: &StepRef) {
     let st = r.step;
     let _ = writeln!(s, "#### {}\n", inline(&r.id()));
-    let _ = writeln!(s, "Suite file: {}\n", code_inline(&st.location.to_string()));
+    let _ = writeln!(s, "Suite file: {}\n", code_inline(&location(st)));
     let findings: Vec<_> = hard_findings(st).collect();
     if let Some(e) = &st.error {
         let _ = writeln!(s, "- **Error:** {}", inline(e));
@@ -207,6 +226,15 @@ fn failing_step(s: &mut String, r: &StepRef) {
     s.push('\n');
 }
 
+/// `1 step`, `3 steps`
+pub fn steps_count(n: usize) -> String {
+    if n == 1 {
+        "1 step".into()
+    } else {
+        format!("{n} steps")
+    }
+}
+
 /// A fenced block that no backtick run inside `text` can close.
 fn fence(s: &mut String, lang: &str, text: &str) {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
@@ -251,4 +279,33 @@ pub fn code_inline(text: &str) -> String {
         ""
     };
     format!("{ticks}{pad}{clean}{pad}{ticks}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inline_text_cannot_carry_markup() {
+        assert_eq!(
+            inline("<b>x</b> *y* [l](u) a|b\nc & `d`"),
+            "&lt;b&gt;x&lt;/b&gt; \\*y\\* \\[l\\](u) a\\|b c &amp; \\`d\\`"
+        );
+    }
+
+    #[test]
+    fn code_survives_backticks_and_pipes() {
+        assert_eq!(code_inline("GET /Users"), "`GET /Users`");
+        assert_eq!(code_inline("a`b"), "``a`b``");
+        assert_eq!(code_inline("`x`"), "`` `x` ``");
+        assert_eq!(code_inline("a|b"), "`a\\|b`");
+    }
+
+    #[test]
+    fn fences_are_longer_than_any_backtick_run_inside() {
+        let mut s = String::new();
+        fence(&mut s, "", "before\n````\nafter");
+        assert!(s.starts_with("\n`````\n"), "{s}");
+        assert!(s.ends_with("\n`````\n"), "{s}");
+    }
 }

@@ -356,6 +356,16 @@ async fn run_step(
             return r;
         }
     };
+    if let Some(name) =
+        crate::cleanup::unprefixed_name(req.method.as_str(), &req.path, req.body.as_ref())
+    {
+        r.outcome = Outcome::Failed;
+        r.error = Some(format!(
+            "not sent: {} {} would name a resource {name:?}; every name a suite creates must start with {{{{prefix}}}} so that nothing is left unrecognisable",
+            req.method, req.path
+        ));
+        return r;
+    }
     let ex = match client.send(&req).await {
         Ok(ex) => ex,
         // Rate limiting says nothing about conformance: not checked, not failed.

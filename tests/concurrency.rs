@@ -1,0 +1,278 @@
+//! Suites run concurrently (`--jobs`, default 8) over one shared client:
+//! the results must not depend on it, discovery happens once per run, and
+//! each created resource is deleted exactly once.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use regex::Regex;
+use serde_json::Value;
+use support::{Suites, fake, scim_json, scimitar};
+use wiremock::Mock;
+use wiremock::matchers::{method, path};
+
+/// Extra suites beside the repository's, so the reports also carry a
+/// failure (with its explanation), the skips after it, and an advisory.
+fn extra_suites() -> Suites {
+    let lifecycle = |n: usize| {
+        format!(
+            r#"
+name: extra-{n}
+idp: rfc
+steps:
+  - name: create
+    request:
+      method: POST
+      path: /Users
+      body: {{ schemas: [urn:ietf:params:scim:schemas:core:2.0:User], userName: "{{{{prefix}}}}-u{n}" }}
+    expect: {{ status: 201, json: {{ "$.userName": "{{{{prefix}}}}-u{n}" }} }}
+    capture: {{ id: "$.id" }}
+  - name: read-wrongly
+    request: {{ method: GET, path: "/Users/{{{{id}}}}" }}
+    expect: {{ status: 201 }}
+  - name: never-runs
+    request: {{ method: GET, path: "/Users/{{{{id}}}}" }}
+"#
+        )
+    };
+    let mut s = Suites::new();
+    for n in 1..=3 {
+        s = s.suite(&format!("extra-{n}"), &lifecycle(n));
+    }
+    s.suite(
+        "extra-advisory",
+        r#"
+name: extra-advisory
+idp: rfc
+steps:
+  - name: list
+    advisory: true
+    request: { method: GET, path: /Users, query: { filter: 'userName eq "{{prefix}}-none"' } }
+    expect: { status: 299 }
+"#,
+    )
+}
+
+/// What may differ between two runs of the same suites: timings, ids,
+/// ports, run ids, timestamps, ETag counters and response sizes.
+fn normalise(text: &str) -> String {
+    let rules = [
+        (
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "<uuid>",
+        ),
+        (r"\b[0-9a-f]{32}\b", "<hex>"),
+        (r"scimitar-[0-9a-z]{8}", "scimitar-<run>"),
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:<port>"),
+        (
+            r"\d{4}-\d\d-\d\dT\d\d(:|%3A)\d\d(:|%3A)\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+            "<time>",
+        ),
+        (
+            r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT",
+            "<date>",
+        ),
+        (r#"W/(\\*)"\d+(\\*)""#, r#"W/$1"n$2""#),
+        (r"W/(\\*)&quot;\d+(\\*)&quot;", "W/${1}&quot;n${2}&quot;"),
+        (r#"(time|timestamp)="[^"]*""#, r#"$1="""#),
+        (r"\d+(\.\d+)?m?s\b", "<elapsed>"),
+    ];
+    let mut s = text.to_string();
+    for (re, to) in rules {
+        s = Regex::new(re)
+            .expect("valid regex")
+            .replace_all(&s, to)
+            .into_owned();
+    }
+    s
+}
+
+/// The JSON report without what concurrency legitimately changes: timings,
+/// and the responses (an unfiltered list also shows other suites' users).
+fn comparable_json(text: &str) -> String {
+    fn strip(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                for k in ["duration", "elapsed", "started", "target"] {
+                    m.remove(k);
+                }
+                if let Some(Value::Object(ex)) = m.get_mut("exchange") {
+                    ex.remove("response");
+                }
+                m.values_mut().for_each(strip);
+            }
+            Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v: Value = serde_json::from_str(text).expect("JSON report");
+    strip(&mut v);
+    normalise(&serde_json::to_string_pretty(&v).expect("serialise"))
+}
+
+fn run_jobs(root: &Path, extra: &Suites, jobs: &str) -> (String, String, i32) {
+    let json = extra.root().join(format!("run-{jobs}.json"));
+    let junit = extra.root().join(format!("run-{jobs}.xml"));
+    // Each run records its snapshots apart, never into the checkout.
+    let snapshots = extra.root().join(format!("snapshots-{jobs}"));
+    let out = scimitar(
+        root,
+        &[
+            "run",
+            "--embedded",
+            "--suite",
+            "suites",
+            "--suite",
+            extra.path().to_str().expect("utf-8"),
+            "--jobs",
+            jobs,
+            "--json",
+            json.to_str().expect("utf-8"),
+            "--junit",
+            junit.to_str().expect("utf-8"),
+            "--snapshots",
+            snapshots.to_str().expect("utf-8"),
+            "-q",
+        ],
+    );
+    let read = |p: &Path| {
+        std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}\n{}", p.display(), out.all()))
+    };
+    (read(&json), read(&junit), out.code)
+}
+
+#[test]
+fn jobs_1_and_jobs_8_report_the_same() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let extra = extra_suites();
+    let (json1, junit1, code1) = run_jobs(root, &extra, "1");
+    let (json8, junit8, code8) = run_jobs(root, &extra, "8");
+    assert_eq!(code1, 1, "the extra suites fail on purpose");
+    assert_eq!(code1, code8);
+
+    // The reports hold what this test is about: a failure, skips, an advisory.
+    let report: Value = serde_json::from_str(&json1).expect("JSON");
+    let outcomes: Vec<&str> = report["suites"]
+        .as_array()
+        .expect("suites")
+        .iter()
+        .flat_map(|s| s["steps"].as_array().into_iter().flatten())
+        .filter_map(|st| st["outcome"].as_str())
+        .collect();
+    for o in ["passed", "failed", "skipped", "advisory"] {
+        assert!(outcomes.contains(&o), "no {o} step in the run");
+    }
+
+    let (j1, j8) = (comparable_json(&json1), comparable_json(&json8));
+    if j1 != j8 {
+        let diff = similar::TextDiff::from_lines(&j1, &j8);
+        panic!(
+            "JSON reports differ between --jobs 1 and --jobs 8:\n{}",
+            diff.unified_diff().context_radius(3)
+        );
+    }
+    let (x1, x8) = (normalise(&junit1), normalise(&junit8));
+    if x1 != x8 {
+        let diff = similar::TextDiff::from_lines(&x1, &x8);
+        panic!(
+            "JUnit reports differ between --jobs 1 and --jobs 8:\n{}",
+            diff.unified_diff().context_radius(3)
+        );
+    }
+}
+
+#[test]
+fn discovery_once_and_each_created_resource_deleted_once() {
+    let f = fake(true);
+    // The shared fake numbers users by count, which repeats an id once one
+    // is deleted; here ids must be unique, so creation is overridden.
+    let next = Arc::new(AtomicUsize::new(0));
+    let (users, base) = (f.users.clone(), f.url());
+    f.mount(
+        Mock::given(method("POST"))
+            .and(path("/scim/v2/Users"))
+            .respond_with(move |r: &wiremock::Request| {
+                let mut body: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+                let id = format!("x{}", next.fetch_add(1, Ordering::SeqCst));
+                body["id"] = Value::String(id.clone());
+                body["meta"] = serde_json::json!({"resourceType": "User",
+                    "location": format!("{base}/Users/{id}")});
+                users.lock().expect("lock").push(body.clone());
+                scim_json(201, body)
+            })
+            .with_priority(1),
+    );
+    let create = |n: usize, delete_itself: bool| {
+        let mut y = format!(
+            r#"
+name: s{n}
+idp: rfc
+steps:
+  - name: create-a
+    request:
+      method: POST
+      path: /Users
+      body: {{ userName: "{{{{prefix}}}}-a" }}
+    expect: {{ status: 201 }}
+    capture: {{ a: "$.id" }}
+  - name: create-b
+    request:
+      method: POST
+      path: /Users
+      body: {{ userName: "{{{{prefix}}}}-b" }}
+    expect: {{ status: 201 }}
+    capture: {{ b: "$.id" }}
+  - name: read-a
+    request: {{ method: GET, path: "/Users/{{{{a}}}}" }}
+    expect: {{ status: 200 }}
+"#
+        );
+        if delete_itself {
+            y.push_str(
+                r#"  - name: delete-a
+    request: { method: DELETE, path: "/Users/{{a}}" }
+    expect: { status: 204 }
+"#,
+            );
+        }
+        y
+    };
+    let mut s = Suites::new();
+    for n in 1..=6 {
+        s = s.suite(&format!("s{n}"), &create(n, n % 2 == 0));
+    }
+    let out = scimitar(
+        s.root(),
+        &["run", "--url", &f.url(), "--jobs", "8", "--suite", "suites"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+
+    let received = f.received();
+    let count = |what: &str| received.iter().filter(|r| *r == what).count();
+    assert_eq!(
+        count("GET /scim/v2/ServiceProviderConfig"),
+        1,
+        "{received:#?}"
+    );
+    assert_eq!(count("GET /scim/v2/ResourceTypes"), 1, "{received:#?}");
+    assert_eq!(count("POST /scim/v2/Users"), 12);
+
+    let mut deletes: HashMap<&str, usize> = HashMap::new();
+    for r in received.iter().filter(|r| r.starts_with("DELETE ")) {
+        *deletes.entry(r.as_str()).or_default() += 1;
+    }
+    assert_eq!(
+        deletes.len(),
+        12,
+        "every created user deleted: {deletes:#?}"
+    );
+    assert!(
+        deletes.values().all(|&n| n == 1),
+        "a user deleted more than once: {deletes:#?}"
+    );
+    assert!(f.users.lock().expect("lock").is_empty());
+}
