@@ -167,6 +167,8 @@ fn outside_fences(md: &str) -> String {
 fn markdown_report_has_a_verdict_per_profile_with_counts() {
     let r = run_reports(&[]);
     assert_eq!(r.out.code, 1, "{}", r.out.all());
+    // stderr is a pipe here: no progress display.
+    assert!(!r.out.stderr.contains("suites done"), "{}", r.out.stderr);
     let md = &r.md;
     assert!(md.starts_with("# SCIM compatibility report"), "{md}");
     assert!(md.contains("| scimitar | 0.1.0 |") || md.contains(env!("CARGO_PKG_VERSION")));

@@ -171,11 +171,16 @@ fn deleted_users() -> &'static std::sync::Mutex<Vec<String>> {
     &IDS
 }
 
-/// Whether `key` was seen before (and remembers it): state for the faults
-/// that refuse a second create. Keys carry the fault's own prefix.
-fn seen_before(key: String) -> bool {
+/// State for the faults that remember earlier requests. Keys carry the
+/// fault's own prefix.
+fn seen_keys() -> std::sync::MutexGuard<'static, Vec<String>> {
     static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
-    let mut seen = SEEN.lock().expect("seen");
+    SEEN.lock().expect("seen")
+}
+
+/// Whether `key` was seen before; remembers it.
+fn seen_before(key: String) -> bool {
+    let mut seen = seen_keys();
     if seen.contains(&key) {
         return true;
     }
@@ -1288,6 +1293,28 @@ fn faults() -> Vec<Fault> {
                     .get(header::CONTENT_TYPE)
                     .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
                     .then(|| Resp::scim(415, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "client-chosen id used",
+            step: "rfc-create::client-id-not-used",
+            on_request: |r| {
+                if r.method == Method::POST
+                    && let Some(id) = r.body.as_ref().and_then(|b| b["id"].as_str())
+                {
+                    seen_before(format!("client-id:/Users/{id}"));
+                }
+                let key = format!("client-id:{}", r.scim_path());
+                (r.method == Method::GET && seen_keys().contains(&key)).then(|| {
+                    Resp::scim(
+                        200,
+                        Some(
+                            json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                            "id": r.scim_path().trim_start_matches("/Users/"), "userName": "x"}),
+                        ),
+                    )
+                })
             },
             on_response: pass_resp,
         },
