@@ -664,6 +664,37 @@ steps:
     );
 }
 
+#[test]
+fn a_target_that_never_accepts_the_connection_is_a_connect_timeout() {
+    use std::os::fd::AsRawFd;
+    // A listener whose accept queue is full: the kernel drops further SYNs,
+    // so connecting hangs until the connect timeout.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    // SAFETY: listen(2) on our own socket, shrinking its backlog.
+    assert_eq!(unsafe { libc::listen(listener.as_raw_fd(), 0) }, 0);
+    let addr = listener.local_addr().unwrap();
+    let _queued = TcpStream::connect(addr).expect("fills the queue");
+    let s = Suites::new().suite("x", &one_step_suite("x", "/Users/x"));
+    let url = format!("http://{addr}/scim/v2");
+    let out = run(s.root(), &["run", "--url", &url, "--timeout", "1"]);
+    assert_eq!(out.code, 2, "{}", out.all());
+    let errors: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", out.stderr);
+    // The connect and the total timeout are both 1s here; either may fire.
+    let target = format!("{url}/ServiceProviderConfig within 1s");
+    assert!(
+        errors[0].contains(&format!("cannot connect to {target}"))
+            || errors[0].contains(&format!("no response from {target}")),
+        "{}",
+        errors[0]
+    );
+    drop(listener);
+}
+
 // ---------------------------------------------------------------------------
 // Bodies
 
@@ -1100,6 +1131,74 @@ fn the_token_never_appears_in_any_output_or_report() {
     assert!(sent >= 4 * 4, "{sent}");
 }
 
+#[test]
+fn basic_credentials_and_custom_header_values_are_secrets_too() {
+    const PASSWORD: &str = "pa55-w0rd-Basic";
+    const API_KEY: &str = "key-4b1d-custom";
+    // base64("robot:pa55-w0rd-Basic")
+    const B64: &str = "cm9ib3Q6cGE1NS13MHJkLUJhc2lj";
+    let f = fake(true);
+    f.mount(
+        Mock::given(method("GET"))
+            .and(path("/scim/v2/Users/echo"))
+            .respond_with(|r: &Request| {
+                let h = |n: &str| {
+                    r.headers
+                        .get(n)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string()
+                };
+                scim_json(
+                    400,
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "400",
+                           "detail": format!("got {} and {}", h("authorization"), h("x-api-key"))}),
+                )
+            })
+            .with_priority(1),
+    );
+    let s = Suites::new().suite("echo", &one_step_suite("echo", "/Users/echo"));
+    let json_p = s.root().join("r.json");
+    let out = run(
+        s.root(),
+        &[
+            "run",
+            "--url",
+            &f.url(),
+            "--basic",
+            &format!("robot:{PASSWORD}"),
+            "-H",
+            &format!("X-Api-Key: {API_KEY}"),
+            "--json",
+            json_p.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let json = std::fs::read_to_string(&json_p).unwrap();
+    for secret in [PASSWORD, API_KEY, B64] {
+        assert!(
+            !out.all().contains(secret),
+            "{secret} in output:\n{}",
+            out.all()
+        );
+        assert!(!json.contains(secret), "{secret} in the report");
+    }
+    assert!(
+        out.stdout.contains("got Basic *** and ***"),
+        "{}",
+        out.stdout
+    );
+    let r = f
+        .received_requests()
+        .into_iter()
+        .find(|r| r.url.path() == "/scim/v2/Users/echo")
+        .expect("sent");
+    assert_eq!(
+        r.headers.get("authorization").and_then(|v| v.to_str().ok()),
+        Some(format!("Basic {B64}").as_str())
+    );
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(rd) = std::fs::read_dir(dir) {
@@ -1430,6 +1529,20 @@ fn tls_with_an_unknown_ca_is_one_clear_error_and_cacert_or_insecure_fix_it() {
         out.stderr
     );
     assert!(server.received().len() >= 6, "{:?}", server.received());
+
+    // A --cacert file without a certificate is refused, not silently ignored.
+    let junk = s.root().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let out = run(
+        s.root(),
+        &["run", "--url", &url, "--cacert", junk.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 2, "{}", out.all());
+    assert!(
+        out.stderr.contains("no PEM certificate in the file"),
+        "{}",
+        out.stderr
+    );
     drop(p.dir);
 }
 

@@ -112,6 +112,11 @@ pub enum HttpError {
         secs(*timeout)
     )]
     Timeout { url: String, timeout: Duration },
+    #[error(
+        "cannot connect to {url} within {} (the connect timeout: --timeout, at most 10s); the target is treated as down for the rest of this run",
+        secs(*timeout)
+    )]
+    ConnectTimeout { url: String, timeout: Duration },
     #[error("cannot connect to {url}: {reason}")]
     Connect { url: String, reason: String },
     #[error("TLS error talking to {url}: {reason}")]
@@ -528,9 +533,16 @@ impl Client {
                     format!("{url_s} timed out after {}", secs(self.config.timeout))
                 });
             }
-            return HttpError::Timeout {
-                url: url_s,
-                timeout: self.config.timeout,
+            return if e.is_connect() {
+                HttpError::ConnectTimeout {
+                    url: url_s,
+                    timeout: self.config.connect_timeout,
+                }
+            } else {
+                HttpError::Timeout {
+                    url: url_s,
+                    timeout: self.config.timeout,
+                }
             };
         }
         let lower = reason.to_lowercase();
