@@ -276,3 +276,82 @@ steps:
     );
     assert!(f.users.lock().expect("lock").is_empty());
 }
+
+/// A minimal HTTP/1.0 server that closes every connection, like Python's
+/// wsgiref (scim2-server); it records the most requests it had in flight.
+/// Each request is held briefly so that concurrent requests overlap.
+fn closing_server() -> (String, Arc<AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!(
+        "http://{}/scim/v2",
+        listener.local_addr().expect("local addr")
+    );
+    let in_flight = Arc::new(AtomicUsize::new(0));
+    let max = Arc::new(AtomicUsize::new(0));
+    let max_out = max.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let (in_flight, max) = (in_flight.clone(), max.clone());
+            std::thread::spawn(move || {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut chunk) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let now = in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(now, Ordering::SeqCst);
+                let head = String::from_utf8_lossy(&buf).to_string();
+                let body = if head.starts_with("GET /scim/v2/ServiceProviderConfig") {
+                    support::spc(false).to_string()
+                } else {
+                    r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#.to_string()
+                };
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                in_flight.fetch_sub(1, Ordering::SeqCst);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.0 200 OK\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (url, max_out)
+}
+
+#[test]
+fn a_target_closing_every_connection_gets_few_requests_at_once() {
+    let (url, max) = closing_server();
+    let mut s = Suites::new();
+    for n in 1..=8 {
+        s = s.suite(
+            &format!("list-{n}"),
+            &format!(
+                "name: list-{n}\nidp: rfc\nsteps:\n{}",
+                (1..=4)
+                    .map(|i| format!(
+                        "  - name: list-{i}\n    request: {{ method: GET, path: /Users }}\n    expect: {{ status: 200 }}\n"
+                    ))
+                    .collect::<String>()
+            ),
+        );
+    }
+    let out = scimitar(
+        s.root(),
+        &["run", "--url", &url, "--jobs", "8", "--suite", "suites"],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let max = max.load(Ordering::SeqCst);
+    // Python's socketserver listens with a backlog of 5: more connections
+    // at once than that and the kernel drops SYNs (1 s retransmits).
+    assert!(max <= 4, "{max} requests in flight at once");
+    assert!(
+        max >= 2,
+        "suites no longer run concurrently ({max} in flight)"
+    );
+}

@@ -106,7 +106,7 @@ struct Reports {
     out: Output,
     md: String,
     html: String,
-    _suites: Suites,
+    suites: Suites,
 }
 
 fn run_reports(extra: &[&str]) -> Reports {
@@ -127,7 +127,7 @@ fn run_reports(extra: &[&str]) -> Reports {
         out,
         md,
         html,
-        _suites: s,
+        suites: s,
     }
 }
 
@@ -458,6 +458,13 @@ fn installed_binary_uses_the_built_in_suites_outside_a_checkout() {
     assert_eq!(here.code, 0, "{}", here.all());
     assert_eq!(there.code, 0, "{}", there.all());
     assert_eq!(listed(&here), listed(&there));
+    assert!(
+        there
+            .stderr
+            .contains("note: no ./suites here: using the suites built into scimitar"),
+        "{}",
+        there.stderr
+    );
     // Extracted to the per-version cache, not to the working folder.
     assert!(!away.path().join("suites").exists());
     assert!(home.path().join(".cache/scimitar").is_dir());
@@ -506,4 +513,26 @@ fn version_help_and_completions() {
         assert!(out.stdout.contains(marker), "{shell}: {}", out.stdout);
         assert!(out.stdout.contains(flag), "{shell}: {}", out.stdout);
     }
+}
+
+#[test]
+fn json_report_carries_the_verdicts() {
+    let r = run_reports(&["--json", "run.json"]);
+    let text = std::fs::read_to_string(r.suites.root().join("run.json")).unwrap_or_default();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let verdict = |idp: &str| {
+        doc["verdicts"]
+            .as_array()
+            .and_then(|v| v.iter().find(|x| x["idp"] == idp))
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(verdict("entra")["verdict"], "not-compatible", "{text}");
+    assert_eq!(verdict("entra")["text"], "not compatible: 1 failing step");
+    assert_eq!(verdict("entra")["counts"]["failed"], 1);
+    assert_eq!(verdict("okta")["verdict"], "compatible");
+    assert_eq!(verdict("rfc")["verdict"], "not-tested");
+    assert_eq!(verdict("entra-legacy")["verdict"], "not-tested");
+    assert_eq!(verdict("okta-aiw")["verdict"], "not-compatible");
+    assert!(!text.contains(TOKEN));
 }

@@ -1319,6 +1319,133 @@ fn faults() -> Vec<Fault> {
             on_response: pass_resp,
         },
         Fault {
+            what: "boolean comparison ignored",
+            step: "rfc-filters::boolean-eq-true",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(" and active eq true", ""));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "value filter in brackets ignored",
+            step: "rfc-filters::value-path-other-type",
+            on_request: |r| {
+                rewrite_filter(r, |f| f.replace(r#"emails[type eq "home"]"#, "emails pr"));
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "or evaluated as and",
+            step: "rfc-filters::or",
+            on_request: |r| {
+                // Only plain disjunctions, so the precedence steps stay unaffected.
+                rewrite_filter(r, |f| {
+                    if f.contains(" and ") {
+                        f.to_string()
+                    } else {
+                        f.replace(" or ", " and ")
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "parentheses ignored",
+            step: "rfc-filters::parentheses-group",
+            on_request: |r| {
+                rewrite_filter(r, |f| {
+                    if f.starts_with('(') {
+                        f.replace(['(', ')'], "")
+                    } else {
+                        f.to_string()
+                    }
+                });
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "sub-attribute filters rejected",
+            step: "rfc-filters::sub-attribute-eq",
+            on_request: |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.contains("name.familyName"))
+                    .then(|| error(400, "invalidFilter"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "authentication schemes without a description",
+            step: "rfc-discovery::authentication-schemes-described",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.scim_path() == "/ServiceProviderConfig"
+                    && let Some(schemes) = resp
+                        .body
+                        .as_mut()
+                        .and_then(|b| b.get_mut("authenticationSchemes"))
+                        .and_then(Value::as_array_mut)
+                {
+                    for s in schemes {
+                        if let Some(o) = s.as_object_mut() {
+                            o.remove("description");
+                        }
+                    }
+                }
+            },
+        },
+        Fault {
+            what: "Group schema not served",
+            step: "rfc-discovery-groups::group-schema-resolvable",
+            on_request: |r| {
+                r.scim_path()
+                    .ends_with(":Group")
+                    .then(|| error(404, "invalidPath"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "extension schema not served",
+            step: "rfc-discovery-enterprise::enterprise-schema-resolvable",
+            on_request: |r| {
+                r.scim_path()
+                    .starts_with("/Schemas/urn:ietf:params:scim:schemas:extension")
+                    .then(|| error(404, "invalidPath"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PATCH of an extension sub-attribute ignored",
+            step: "rfc-patch-extension::verify-add-extension-sub-attribute",
+            on_request: |r| {
+                let sub = r.patch_ops().iter().any(|op| {
+                    op.get("path")
+                        .and_then(Value::as_str)
+                        .is_some_and(|p| p.ends_with(":manager.value"))
+                });
+                (r.method == Method::PATCH && sub).then(|| Resp::scim(204, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "bulkId reference stored literally",
+            step: "rfc-bulk::bulk-id-resolved",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.scim_path() == "/Groups"
+                    && req
+                        .param("filter")
+                        .is_some_and(|f| f.contains("-bulk-group"))
+                    && let Some(b) = resp.body.as_mut()
+                {
+                    b["Resources"][0]["members"] = json!([{"value": "bulkId:u1"}]);
+                }
+            },
+        },
+        Fault {
             what: "/Me answers 404 instead of 501",
             step: "rfc-me::get-me",
             on_request: pass_req,

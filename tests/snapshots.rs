@@ -231,7 +231,9 @@ fn record_then_rerun_against_a_fresh_server_is_clean() {
     );
     let created = std::fs::read_to_string(snap_dir(&s).join("create-user.snap")).unwrap();
     assert!(
-        created.starts_with("---\nsource: \"suites/shapes.yaml\"\n"),
+        created.starts_with(
+            "---\nsource: suites/shapes.yaml\ndescription: shapes / create-user\nexpression: POST /Users\n---\nstatus: 201\n"
+        ),
         "{created}"
     );
     for token in [
@@ -516,4 +518,35 @@ fn reference_server_matches_its_committed_snapshots() {
         out.stdout
     );
     assert_eq!(files(&root.join("snapshots").join("reference")), before);
+}
+
+#[test]
+fn two_steps_cannot_share_a_snapshot_name() {
+    let s = Suites::new().suite(
+        "dup",
+        r#"
+name: dup
+idp: rfc
+steps:
+  - name: first
+    request: { method: GET, path: /Users }
+    snapshot: users
+  - name: second
+    request: { method: GET, path: /Users }
+    snapshot: { name: users }
+"#,
+    );
+    let (f, _) = volatile_fake("Engineer");
+    let out = run_against(&s, &f, &[], false);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout
+            .contains("✗ snapshot: snapshot name 'users' is used by another step of this suite"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        files(&s.root().join("snapshots").join("fake")),
+        ["dup/users.snap"]
+    );
 }

@@ -4,7 +4,7 @@
 //! (console, reports, snapshots) can leak a token.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
@@ -272,7 +272,18 @@ pub struct Client {
     /// server ends the run in about one timeout, not one per step.
     down: Mutex<Option<String>>,
     sent: AtomicU64,
+    /// Set once the target closes connections after each response (HTTP/1.0
+    /// or `Connection: close`): every request then costs a new connection,
+    /// and such servers often have tiny listen backlogs (Python's
+    /// socketserver: 5). Past the backlog the kernel drops SYNs and each
+    /// costs a 1 s retransmit, so requests then go through `close_gate`.
+    closes: AtomicBool,
+    close_gate: tokio::sync::Semaphore,
 }
+
+/// Requests in flight at once to a target that closes every connection;
+/// below Python's default listen backlog of 5.
+const CLOSING_TARGET_IN_FLIGHT: usize = 4;
 
 impl Client {
     pub fn new(config: HttpConfig) -> Result<Client, HttpError> {
@@ -330,6 +341,8 @@ impl Client {
             secrets,
             down: Mutex::new(None),
             sent: AtomicU64::new(0),
+            closes: AtomicBool::new(false),
+            close_gate: tokio::sync::Semaphore::new(CLOSING_TARGET_IN_FLIGHT),
         })
     }
 
@@ -429,8 +442,17 @@ impl Client {
             if let Some(b) = &body {
                 rb = rb.body(b.clone());
             }
+            // Held until the body is read: the connection lives until then.
+            let gate = if self.closes.load(Ordering::Relaxed) {
+                self.close_gate.acquire().await.ok()
+            } else {
+                None
+            };
             self.sent.fetch_add(1, Ordering::Relaxed);
             let resp = rb.send().await.map_err(|e| self.classify(&url, e))?;
+            if closes_connection(&resp) {
+                self.closes.store(true, Ordering::Relaxed);
+            }
             let status = resp.status().as_u16();
             if status == 429 {
                 let done = retries.len() as u32;
@@ -445,6 +467,7 @@ impl Client {
                 );
                 retries.push(line);
                 drop(resp);
+                drop(gate);
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -618,6 +641,22 @@ pub fn retry_plan(asked: Option<Duration>, cap: Duration, n: u32, max: u32) -> (
 
 /// Wait after a 429 that names no time.
 const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
+
+/// Whether the server will close this connection after the response.
+fn closes_connection(resp: &reqwest::Response) -> bool {
+    let connection = resp
+        .headers()
+        .get_all(reqwest::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().to_ascii_lowercase())
+        .collect::<Vec<_>>();
+    if connection.iter().any(|t| t == "close") {
+        return true;
+    }
+    resp.version() <= reqwest::Version::HTTP_10 && !connection.iter().any(|t| t == "keep-alive")
+}
 
 fn secs(d: Duration) -> String {
     let s = d.as_secs_f64();

@@ -15,7 +15,7 @@ pub struct RunSnapshotArgs {
     /// --target-name, `reference` for --embedded, or the endpoint's host.
     #[arg(long = "snapshots", value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Name of the target, for the snapshot folder (and reports).
+    /// Name of the target, for the snapshot folder (snapshots/<NAME>).
     #[arg(long, value_name = "NAME")]
     pub target_name: Option<String>,
     /// Write every snapshot, new or changed, as the stored one; nothing fails on a diff.

@@ -32,9 +32,50 @@ pub fn render(header: &Header, contents: &str) -> String {
     )
 }
 
-/// A YAML double-quoted scalar (JSON string syntax is valid YAML).
+/// A YAML scalar written exactly as insta's emitter writes it (plain when
+/// safe, else double-quoted), so a file accepted by `cargo insta` and one
+/// written by scimitar do not differ.
 fn quote(s: &str) -> String {
-    serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into())
+    if !needs_quotes(s) {
+        return s.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\x08' => out.push_str("\\b"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\x0c' => out.push_str("\\f"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x20 || c == '\x7f' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// insta's (yaml-rust's) rule for when a string must be quoted.
+fn needs_quotes(s: &str) -> bool {
+    s.is_empty()
+        || s.starts_with(' ')
+        || s.ends_with(' ')
+        || s.starts_with(['&', '*', '?', '|', '-', '<', '>', '=', '!', '%', '@'])
+        || s.contains(|c: char| {
+            matches!(c, ':' | '{' | '}' | '[' | ']' | ',' | '#' | '`' | '"' | '\'' | '\\'
+                | '\0'..='\x06' | '\t' | '\n' | '\r' | '\x0e'..='\x1a' | '\x1c'..='\x1f')
+        })
+        || [
+            "yes", "Yes", "YES", "no", "No", "NO", "True", "TRUE", "true", "False", "FALSE",
+            "false", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~",
+        ]
+        .contains(&s)
+        || s.starts_with('.')
+        || s.starts_with("0x")
+        || s.parse::<i64>().is_ok()
+        || s.parse::<f64>().is_ok()
 }
 
 /// The contents of a snapshot file as insta normalises them (trailing
@@ -125,6 +166,16 @@ mod tests {
         assert_eq!(snap.metadata().expression(), Some("GET /Users/{{userId}}"));
         assert_eq!(read(&p).unwrap().unwrap(), normalise(contents));
         assert_eq!(snap.snapshot_name(), Some("step"));
+        // Quoted only where insta quotes.
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with("---\nsource: \"suites/x: y.yaml\"\ndescription: \"x / \\\"step\\\"\"\nexpression: \"GET /Users/{{userId}}\"\n---\n"), "{text}");
+        assert_eq!(
+            quote("reference-shapes / get-user"),
+            "reference-shapes / get-user"
+        );
+        assert_eq!(quote("POST /Users"), "POST /Users");
+        assert_eq!(quote("- x"), "\"- x\"");
+        assert_eq!(quote("a\u{1}b"), "\"a\\u0001b\"");
         assert!(read(&dir.path().join("none.snap")).unwrap().is_none());
     }
 
