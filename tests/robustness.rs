@@ -1401,6 +1401,11 @@ fn cleanup_removes_only_names_with_the_prefix_paging_through_results() {
         ]
     );
     assert!(out.stdout.contains("3 leftovers deleted"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("note: GET /Users with filter userName sw \"scimitar-1a2b-\" also returned 3 User(s) whose name does not start with it; those were left alone"),
+        "{}",
+        out.stderr
+    );
     // Pages of two: it read past the first page.
     let pages = f
         .received()
