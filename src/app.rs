@@ -45,6 +45,10 @@ pub fn load_suites(args: &SuiteArgs) -> Result<Vec<Suite>, StartError> {
             // Outside a checkout (an installed binary): the suites built in.
             let root = crate::embedded::extract()
                 .map_err(|e| StartError::Io(format!("cannot unpack the built-in suites: {e}")))?;
+            eprintln!(
+                "note: no ./suites here: using the suites built into scimitar ({})",
+                root.join("suites").display()
+            );
             vec![root.join("suites")]
         } else {
             return Err(StartError::Usage(

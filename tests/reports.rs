@@ -458,6 +458,13 @@ fn installed_binary_uses_the_built_in_suites_outside_a_checkout() {
     assert_eq!(here.code, 0, "{}", here.all());
     assert_eq!(there.code, 0, "{}", there.all());
     assert_eq!(listed(&here), listed(&there));
+    assert!(
+        there
+            .stderr
+            .contains("note: no ./suites here: using the suites built into scimitar"),
+        "{}",
+        there.stderr
+    );
     // Extracted to the per-version cache, not to the working folder.
     assert!(!away.path().join("suites").exists());
     assert!(home.path().join(".cache/scimitar").is_dir());
