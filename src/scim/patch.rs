@@ -88,10 +88,6 @@ pub fn parse_operations(body: &Value) -> Result<Vec<PatchOperation>, ScimError> 
     let Some(ops) = ops.as_array() else {
         return Err(syntax("\"Operations\" must be an array"));
     };
-    // RFC 7644 §3.5.2: "an array of one or more PATCH operations".
-    if ops.is_empty() {
-        return Err(syntax("\"Operations\" must hold one or more operations"));
-    }
     ops.iter()
         .enumerate()
         .map(|(i, o)| {
