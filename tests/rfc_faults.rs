@@ -1527,20 +1527,6 @@ fn faults() -> Vec<Fault> {
             on_response: pass_resp,
         },
         Fault {
-            what: "PATCH without operations accepted",
-            step: "rfc-patch::empty-operations",
-            on_request: |r| {
-                let empty = r
-                    .body
-                    .as_ref()
-                    .and_then(|b| b.get("Operations"))
-                    .and_then(Value::as_array)
-                    .is_some_and(Vec::is_empty);
-                (r.method == Method::PATCH && empty).then(|| Resp::scim(204, None))
-            },
-            on_response: pass_resp,
-        },
-        Fault {
             what: "/Me answers 404 instead of 501",
             step: "rfc-me::get-me",
             on_request: pass_req,
