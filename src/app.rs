@@ -297,10 +297,12 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
         progress: progress.as_ref().map(|p| p.done.clone()),
     };
     let run_id = opts.run_id.clone();
+    let cleanup_cmd = format!("scimitar cleanup --url {base} --prefix scimitar-{run_id}-");
     let result = rt.block_on(async {
         // Listen before the first request, so no signal finds the default handler.
         let mut signals = StopSignals::new();
         let c = cancel.clone();
+        let cleanup_cmd = cleanup_cmd.clone();
         let watcher = tokio::spawn(async move {
             signals.recv().await;
             eprintln!(
@@ -309,7 +311,7 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
             c.store(true, Ordering::SeqCst);
             signals.recv().await;
             eprintln!(
-                "interrupted again: quitting without cleanup; `scimitar cleanup` removes what is left"
+                "interrupted again: quitting without cleanup; `{cleanup_cmd}` removes what this run created"
             );
             std::process::exit(EXIT_INTERRUPTED as i32);
         });
@@ -347,7 +349,7 @@ pub fn run(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Sta
         .any(|s| s.cleanup.iter().any(|c| !c.ok()));
     if leftovers && !embedded_run {
         eprintln!(
-            "hint: `scimitar cleanup --url {base} --prefix scimitar-{run_id}-` removes what this run left (add --dry-run to see it first)"
+            "hint: `{cleanup_cmd}` removes what this run left (add --dry-run to see it first)"
         );
     }
     if cancel.load(Ordering::SeqCst) {

@@ -195,6 +195,10 @@ async fn find_kind(
     let mut filtered = true;
     let mut seen: HashSet<String> = HashSet::new();
     let mut start = 1usize;
+    // Results of a filtered search whose name does not match: the server
+    // ignored (or misapplied) the filter.
+    let mut ignored = 0usize;
+    let mut complete = false;
     for _ in 0..MAX_PAGES {
         let mut req = Request::new(reqwest::Method::GET, kind.endpoint);
         if filtered {
@@ -254,6 +258,8 @@ async fn find_kind(
                     id: id.to_string(),
                     name: name.to_string(),
                 });
+            } else if filtered {
+                ignored += 1;
             }
         }
         let total = body
@@ -263,13 +269,24 @@ async fn find_kind(
         start += resources.len();
         // An empty page, a page of repeats (startIndex ignored) or the end.
         if resources.is_empty() || new == 0 || start > total {
-            return Ok(());
+            complete = true;
+            break;
         }
     }
-    found.notes.push(format!(
-        "stopped listing {} after {MAX_PAGES} pages",
-        kind.endpoint
-    ));
+    if !complete {
+        found.notes.push(format!(
+            "stopped listing {} after {MAX_PAGES} pages; run cleanup again for the rest",
+            kind.endpoint
+        ));
+    }
+    if ignored > 0 {
+        found.notes.push(format!(
+            "GET {} with filter {} sw \"{prefix}\" also returned {ignored} {}(s) whose name does not start with it; those were left alone",
+            kind.endpoint,
+            kind.attr,
+            kind.name
+        ));
+    }
     Ok(())
 }
 

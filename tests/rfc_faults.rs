@@ -1446,6 +1446,87 @@ fn faults() -> Vec<Fault> {
             },
         },
         Fault {
+            what: "PUT with the id in its body refused",
+            step: "rfc-put::put-id-ignored",
+            on_request: |r| {
+                let own = r
+                    .scim_path()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                let other_id = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b["id"].as_str())
+                    .is_some_and(|id| id != own);
+                (r.method == Method::PUT && other_id).then(|| error(400, "mutability"))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "PUT uniqueness conflict answered 400",
+            step: "rfc-put::put-duplicate-username",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.method == Method::PUT && resp.status == 409 {
+                    *resp = error(400, "invalidValue");
+                }
+            },
+        },
+        Fault {
+            what: "PATCH uniqueness conflict answered 400",
+            step: "rfc-patch::patch-duplicate-username",
+            on_request: pass_req,
+            on_response: |req, resp| {
+                if req.method == Method::PATCH && resp.status == 409 {
+                    *resp = error(400, "invalidValue");
+                }
+            },
+        },
+        Fault {
+            what: "PATCH add on a single-valued attribute keeps the old value",
+            step: "rfc-patch::verify-add-single-valued",
+            on_request: |r| {
+                let add_title = r
+                    .patch_ops()
+                    .iter()
+                    .any(|op| op["op"] == "add" && op["path"] == "title");
+                (r.method == Method::PATCH && add_title).then(|| Resp::scim(204, None))
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "negative count rejected",
+            step: "rfc-pagination::count-negative",
+            on_request: |r| (r.param("count") == Some("-1")).then(|| error(400, "invalidValue")),
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "URN-qualified attributes ignored",
+            step: "rfc-read::get-attributes-urn",
+            on_request: |r| {
+                if r.param("attributes").is_some_and(|a| a.starts_with("urn:")) {
+                    r.drop_param("attributes");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
+            what: "Bulk failOnErrors ignored",
+            step: "rfc-bulk::fail-on-errors",
+            on_request: |r| {
+                if r.scim_path().eq_ignore_ascii_case("/Bulk")
+                    && let Some(b) = r.body.as_mut().and_then(Value::as_object_mut)
+                {
+                    b.remove("failOnErrors");
+                }
+                None
+            },
+            on_response: pass_resp,
+        },
+        Fault {
             what: "/Me answers 404 instead of 501",
             step: "rfc-me::get-me",
             on_request: pass_req,

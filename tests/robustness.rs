@@ -202,6 +202,8 @@ enum Reply {
     Reset,
     /// Streams this many bytes of body (with a Content-Length).
     Stream(u64),
+    /// Sends the headers and part of the body, then stops answering.
+    Stall,
 }
 
 type Handler = Arc<dyn Fn(&RawRequest) -> Reply + Send + Sync>;
@@ -340,6 +342,15 @@ fn serve_conn<S: Read + Write>(
             }
             Reply::Reset => {
                 reset();
+                return;
+            }
+            Reply::Stall => {
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/scim+json\r\ncontent-length: 1000\r\n\r\n{\"id\": ";
+                if s.write_all(head.as_bytes()).is_err() || s.flush().is_err() {
+                    return;
+                }
+                let mut sink = [0u8; 1024];
+                while matches!(s.read(&mut sink), Ok(n) if n > 0) {}
                 return;
             }
             Reply::Stream(len) => {
@@ -661,6 +672,52 @@ steps:
         out.stderr.contains("scimitar cleanup --url"),
         "{}",
         out.stderr
+    );
+}
+
+#[test]
+fn a_body_that_stalls_midway_times_out() {
+    let server = raw(|r| discovery(r).unwrap_or(Reply::Stall));
+    let s = Suites::new().suite("stall", &one_step_suite("stall", "/Users/x"));
+    let out = run(
+        s.root(),
+        &["run", "--url", &server.url("http"), "--timeout", "1"],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stdout.contains(&format!(
+            "error:    GET /Users/x: the body from {}/Users/x did not arrive in full within 1s (--timeout)",
+            server.url("http")
+        )),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn a_redirected_discovery_says_so() {
+    let f = fake(true);
+    let elsewhere = format!("{}/v2/ServiceProviderConfig", f.server.uri());
+    f.mount(
+        Mock::given(method("GET"))
+            .and(path("/scim/v2/ServiceProviderConfig"))
+            .respond_with(ResponseTemplate::new(301).insert_header("Location", elsewhere.as_str()))
+            .with_priority(1),
+    );
+    mount_read_user(&f);
+    let s = Suites::new().suite("x", &one_step_suite("x", "/Users/x"));
+    let out = run(s.root(), &["run", "--url", &f.url()]);
+    assert!(
+        out.stderr.contains(&format!(
+            "note: GET /ServiceProviderConfig was redirected (301) to {elsewhere}; scimitar does not follow redirects: check --url"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !f.received()
+            .iter()
+            .any(|r| r == "GET /v2/ServiceProviderConfig")
     );
 }
 
@@ -1344,6 +1401,11 @@ fn cleanup_removes_only_names_with_the_prefix_paging_through_results() {
         ]
     );
     assert!(out.stdout.contains("3 leftovers deleted"), "{}", out.stdout);
+    assert!(
+        out.stderr.contains("note: GET /Users with filter userName sw \"scimitar-1a2b-\" also returned 3 User(s) whose name does not start with it; those were left alone"),
+        "{}",
+        out.stderr
+    );
     // Pages of two: it read past the first page.
     let pages = f
         .received()

@@ -238,6 +238,7 @@ async fn user_lifecycle_create_read_replace_delete() {
     assert_ne!(put.body["meta"]["version"], u["meta"]["version"]);
     assert!(put.body.get("password").is_none());
 
+    // id is readOnly: another id in a PUT body is ignored (RFC 7644 §3.5.1).
     let mismatched = h
         .send(
             Method::PUT,
@@ -245,7 +246,9 @@ async fn user_lifecycle_create_read_replace_delete() {
             Some(json!({"schemas": [USER], "id": "other", "userName": "ada@example.com"})),
         )
         .await;
-    mismatched.assert_error(400, Some("mutability"));
+    assert_eq!(mismatched.status, StatusCode::OK, "{}", mismatched.body);
+    assert_eq!(mismatched.body["id"], json!(id));
+    h.get("/Users/other").await.assert_error(404, None);
 
     let del = h.send(Method::DELETE, &format!("/Users/{id}"), None).await;
     assert_eq!(del.status, StatusCode::NO_CONTENT);

@@ -113,6 +113,11 @@ pub enum HttpError {
     )]
     Timeout { url: String, timeout: Duration },
     #[error(
+        "the body from {url} did not arrive in full within {} (--timeout); the target is treated as down for the rest of this run",
+        secs(*timeout)
+    )]
+    BodyTimeout { url: String, timeout: Duration },
+    #[error(
         "cannot connect to {url} within {} (the connect timeout: --timeout, at most 10s); the target is treated as down for the rest of this run",
         secs(*timeout)
     )]
@@ -496,7 +501,11 @@ impl Client {
         url: &reqwest::Url,
     ) -> Result<(Vec<u8>, bool), HttpError> {
         let mut buf = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(|e| self.classify(url, e))? {
+        let body_error = |e| match self.classify(url, e) {
+            HttpError::Timeout { url, timeout } => HttpError::BodyTimeout { url, timeout },
+            other => other,
+        };
+        while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
             let room = self.config.max_body.saturating_sub(buf.len());
             if chunk.len() > room {
                 buf.extend_from_slice(&chunk[..room]);

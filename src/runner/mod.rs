@@ -79,6 +79,12 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
             caps.set(Capability::Bulk, flag("bulk"));
             caps.set(Capability::ChangePassword, flag("changePassword"));
         }
+        (_, status) if (300..400).contains(&status) => {
+            caps.note = Some(format!(
+                "GET /ServiceProviderConfig was redirected ({status}) to {}; scimitar does not follow redirects: check --url. Capabilities assumed",
+                spc.response.header("location").unwrap_or("nowhere")
+            ))
+        }
         (_, status) => {
             caps.note = Some(format!(
                 "GET /ServiceProviderConfig answered {status} without a usable body; capabilities assumed"

@@ -202,14 +202,8 @@ impl Store {
         let existing = self.get(kind, id)?;
         check_if_match(existing, if_match)?;
         require_schemas(kind, &body)?;
-        if let Some(sent) = body.get("id").and_then(Value::as_str)
-            && sent != id
-        {
-            return Err(ScimError::bad_request(
-                ScimType::Mutability,
-                format!("id is immutable: body has {sent:?}, URL has {id:?}"),
-            ));
-        }
+        // `id` is readOnly: a value in the body SHALL be ignored (RFC 7644
+        // §3.5.1), like the other readOnly attributes `prepare` drops.
         let previous = existing.data.clone();
         let data = self.prepare(kind, body, Mode::Replace(&previous), Some(id))?;
         self.commit(id, data);
