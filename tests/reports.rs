@@ -205,6 +205,12 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
         ],
         "{md}"
     );
+    assert!(
+        md.contains(
+            "Compatible with: Okta (OIN, PATCH). Not compatible with: Microsoft Entra ID (aadOptscim062020), Okta (AIW, PUT). Not tested: Microsoft Entra ID (legacy dialect), RFC 7643/7644."
+        ),
+        "{md}"
+    );
     // Failing step: what was sent, what came back, why, and the RFC section.
     let entra = md
         .split("#### entra-users::read-back")

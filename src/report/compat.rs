@@ -151,6 +151,29 @@ impl<'a> Compat<'a> {
         }
     }
 
+    /// One sentence: which profiles are compatible, which not, which untested.
+    pub fn in_short(&self) -> String {
+        let names = |key: &str| -> Vec<&str> {
+            self.profiles
+                .iter()
+                .filter(|p| p.verdict.key() == key)
+                .map(|p| p.label.as_str())
+                .collect()
+        };
+        let mut parts = Vec::new();
+        for (key, what) in [
+            ("ok", "Compatible with"),
+            ("fail", "Not compatible with"),
+            ("untested", "Not tested"),
+        ] {
+            let n = names(key);
+            if !n.is_empty() {
+                parts.push(format!("{what}: {}.", n.join(", ")));
+            }
+        }
+        parts.join(" ")
+    }
+
     /// Profiles that ran at least one suite (for the detail sections).
     pub fn tested(&self) -> impl Iterator<Item = &Profile<'a>> {
         self.profiles

@@ -42,6 +42,7 @@ ul.findings { margin: 4px 0 8px; padding-left: 20px; }
 .status { font-weight: 600; }
 .adv li, .skip li { margin: 3px 0; }
 .note { color: var(--muted); }
+.short { font-size: 1.05em; }
 footer { margin-top: 40px; color: var(--muted); font-size: 0.85em; border-top: 1px solid var(--line); padding-top: 8px; }
 @media print {
   body { max-width: none; padding: 0; font-size: 11pt; }
@@ -96,7 +97,9 @@ pub fn render(run: &RunResult) -> String {
     );
     s.push_str("</table>\n");
 
-    s.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n<table class=\"verdicts\">\n");
+    s.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n");
+    let _ = writeln!(s, "<p class=\"short\">{}</p>", esc(&c.in_short()));
+    s.push_str("<table class=\"verdicts\">\n");
     s.push_str("<tr><th>IdP profile</th><th>Verdict</th><th class=\"n\">Passed</th><th class=\"n\">Failed</th><th class=\"n\">Advisory</th><th class=\"n\">Skipped</th></tr>\n");
     for p in &c.profiles {
         let name = if p.suites > 0 {

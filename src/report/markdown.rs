@@ -30,6 +30,7 @@ pub fn render(run: &RunResult) -> String {
     let _ = writeln!(s, "| Capabilities (discovery) | {} |", caps.join(", "));
 
     let _ = writeln!(s, "\n## Verdicts\n");
+    let _ = writeln!(s, "{}\n", inline(&c.in_short()));
     let _ = writeln!(
         s,
         "| IdP profile | Verdict | Passed | Failed | Advisory | Skipped |\n|---|---|--:|--:|--:|--:|"
