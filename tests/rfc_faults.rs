@@ -1790,3 +1790,65 @@ fn every_fault_is_caught_by_its_step() {
     }
     assert!(missed.is_empty(), "{}", missed.join("\n\n"));
 }
+
+#[test]
+fn suites_for_unadvertised_features_are_skipped_not_failed() {
+    // A server that says it lacks PATCH, sort, ETags, Bulk and Groups: the
+    // suites needing them are skipped with the reason, the rest still pass.
+    let modest = Fault {
+        what: "advertises no patch, sort, etag, bulk or groups",
+        step: "",
+        on_request: pass_req,
+        on_response: |req, resp| {
+            let Some(b) = resp.body.as_mut() else {
+                return;
+            };
+            match req.scim_path() {
+                "/ServiceProviderConfig" => {
+                    for f in ["patch", "sort", "etag", "bulk"] {
+                        b[f]["supported"] = json!(false);
+                    }
+                }
+                "/ResourceTypes" => {
+                    if let Some(items) = b.get_mut("Resources").and_then(Value::as_array_mut) {
+                        items.retain(|t| t["name"] != "Group");
+                        let n = items.len();
+                        b["totalResults"] = json!(n);
+                        b["itemsPerPage"] = json!(n);
+                    }
+                }
+                _ => {}
+            }
+        },
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (url, _server) = rt.block_on(start(Some(modest)));
+    let (code, report, out) = run_suites(&url, None);
+    assert_eq!(code, 0, "{out}");
+    for s in report["suites"].as_array().expect("suites") {
+        let name = s["name"].as_str().unwrap_or_default();
+        let needs_missing = [
+            "rfc-patch",
+            "rfc-patch-extension",
+            "rfc-sorting",
+            "rfc-etag",
+            "rfc-bulk",
+            "rfc-groups",
+            "rfc-groups-filter",
+            "rfc-discovery-groups",
+        ]
+        .contains(&name);
+        for st in s["steps"].as_array().expect("steps") {
+            let want = if needs_missing { "skipped" } else { "passed" };
+            assert_eq!(st["outcome"], want, "{name}::{}: {st}", st["name"]);
+            if needs_missing {
+                assert!(
+                    st["skip_reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("does not support")),
+                    "{name}: {st}"
+                );
+            }
+        }
+    }
+}
