@@ -114,14 +114,11 @@ pub fn target_dir_name(target_name: Option<&str>, embedded: bool, url: &str) -> 
     if embedded {
         return "reference".into();
     }
+    // The host alone: local test servers get a new port on every start, and
+    // their snapshots must still be found (name targets with --target-name).
     let host = reqwest::Url::parse(url)
         .ok()
-        .and_then(|u| {
-            u.host_str().map(|h| match u.port() {
-                Some(p) => format!("{h}-{p}"),
-                None => h.to_string(),
-            })
-        })
+        .and_then(|u| u.host_str().map(str::to_string))
         .unwrap_or_else(|| "target".into());
     file::slug(&host)
 }
@@ -518,7 +515,7 @@ mod tests {
         );
         assert_eq!(
             target_dir_name(None, false, "http://127.0.0.1:8080/scim"),
-            "127.0.0.1-8080"
+            "127.0.0.1"
         );
     }
 }
