@@ -22,6 +22,7 @@ command -v hyperfine >/dev/null || need_apt+=(hyperfine)
 [ -x /usr/bin/time ] || need_apt+=(time)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq >/dev/null
     apt-get install -y -q "${need_apt[@]}" >/dev/null
   else
     echo "bench: install ${need_apt[*]} (apt) first" >&2

@@ -84,6 +84,8 @@ pub fn fake(patch: bool) -> Fake {
     );
     let u = f.users.clone();
     let base = f.url();
+    // Ids are never reused, even after a delete, like a real server's.
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(1));
     f.mount(
         Mock::given(method("POST"))
             .and(path("/scim/v2/Users"))
@@ -101,7 +103,7 @@ pub fn fake(patch: bool) -> Fake {
                     "status": "409", "scimType": "uniqueness", "detail": "exists"}),
                     );
                 }
-                let id = format!("u{}", users.len() + 1);
+                let id = format!("u{}", next.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
                 body["id"] = json!(id);
                 body["meta"] =
                     json!({"resourceType": "User", "location": format!("{base}/Users/{id}")});
