@@ -103,7 +103,10 @@ pub fn fake(patch: bool) -> Fake {
                     "status": "409", "scimType": "uniqueness", "detail": "exists"}),
                     );
                 }
-                let id = format!("u{}", next.fetch_add(1, std::sync::atomic::Ordering::SeqCst));
+                let id = format!(
+                    "u{}",
+                    next.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                );
                 body["id"] = json!(id);
                 body["meta"] =
                     json!({"resourceType": "User", "location": format!("{base}/Users/{id}")});
