@@ -186,8 +186,11 @@ fn list_response(v: &Value) -> Vec<Problem> {
                 format!("{} Resources but totalResults is {t}", items.len()),
             ));
         }
+        // Only a page holding more than it claims is wrong: Microsoft's own
+        // examples answer itemsPerPage 20 (the page size) with 0 or 1 Resources,
+        // and Entra accepts that, so a value above the page length passes.
         if let Some(ipp) = v.get("itemsPerPage").and_then(Value::as_u64)
-            && ipp != items.len() as u64
+            && ipp < items.len() as u64
         {
             out.push(problem(
                 RFC,
@@ -332,6 +335,16 @@ mod tests {
         assert_eq!(
             list_response(&too_many)[0].message,
             "2 Resources but totalResults is 1"
+        );
+        // Microsoft's documented empty answer: itemsPerPage is the page size.
+        let entra_doc = json!({"schemas": [urn::LIST_RESPONSE], "totalResults": 0,
+            "Resources": [], "startIndex": 1, "itemsPerPage": 20});
+        assert!(list_response(&entra_doc).is_empty());
+        let overfull = json!({"schemas": [urn::LIST_RESPONSE], "totalResults": 3, "itemsPerPage": 1,
+            "Resources": [{"id": "a"}, {"id": "b"}]});
+        assert_eq!(
+            list_response(&overfull)[0].message,
+            "itemsPerPage is 1 but the page holds 2 Resources"
         );
     }
 

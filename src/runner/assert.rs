@@ -5,7 +5,6 @@ use serde_json::Value;
 use super::result::Finding;
 use crate::check;
 use crate::http::Exchange;
-use crate::suite::predicate::short;
 use crate::suite::template::Vars;
 use crate::suite::{BodyRule, Expectation};
 
@@ -134,9 +133,4 @@ pub fn select(q: &serde_json_path::JsonPath, body: &Value) -> Option<Value> {
         1 => Some(nodes[0].clone()),
         _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
     }
-}
-
-/// A one-line description of a value for messages.
-pub fn describe(v: Option<&Value>) -> String {
-    v.map(short).unwrap_or_else(|| "nothing".into())
 }
