@@ -10,26 +10,14 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use support::*;
 use wiremock::matchers::{method, path, path_regex};
-use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+use wiremock::{Mock, Request, ResponseTemplate};
 
 /// A users fake whose responses change on every run the way real servers'
 /// do: UUID ids, creation times, ETags, absolute locations (fresh port),
 /// and list order. `title` is the attribute a test changes.
 fn volatile_fake(title: &str) -> (Fake, Arc<Mutex<String>>) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let server = rt.block_on(MockServer::start());
-    let users: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let f = Fake { server, users, rt };
+    let f = bare_fake(true);
     let title = Arc::new(Mutex::new(title.to_string()));
-    f.mount(
-        Mock::given(method("GET"))
-            .and(path("/scim/v2/ServiceProviderConfig"))
-            .respond_with(scim_json(200, spc(true))),
-    );
     f.mount(
         Mock::given(method("GET"))
             .and(path("/scim/v2/ResourceTypes"))

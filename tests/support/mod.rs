@@ -59,8 +59,9 @@ pub fn spc(patch: bool) -> Value {
     })
 }
 
-/// Starts the fake. `patch` is what its ServiceProviderConfig claims.
-pub fn fake(patch: bool) -> Fake {
+/// Starts an empty fake that answers only `/ServiceProviderConfig`
+/// (`patch` is what it claims); callers mount the rest.
+pub fn bare_fake(patch: bool) -> Fake {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -74,6 +75,12 @@ pub fn fake(patch: bool) -> Fake {
             .and(path("/scim/v2/ServiceProviderConfig"))
             .respond_with(scim_json(200, spc(patch))),
     );
+    f
+}
+
+/// Starts the users fake. `patch` is what its ServiceProviderConfig claims.
+pub fn fake(patch: bool) -> Fake {
+    let f = bare_fake(patch);
     f.mount(
         Mock::given(method("GET")).and(path("/scim/v2/ResourceTypes")).respond_with(scim_json(
             200,
