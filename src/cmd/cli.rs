@@ -46,7 +46,7 @@ pub enum Command {
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
     /// Review snapshots: pending, accept, reject (without cargo-insta).
-    Snapshots(crate::snapshot::args::SnapshotsArgs),
+    Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
     /// Print shell completions.
@@ -125,7 +125,7 @@ pub struct RunArgs {
     pub color: ColorChoice,
 
     #[command(flatten)]
-    pub snap: crate::snapshot::args::RunSnapshotArgs,
+    pub snap: super::snapshot_args::RunSnapshotArgs,
 }
 
 /// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).
