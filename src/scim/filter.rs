@@ -13,7 +13,7 @@ use serde_json::{Number, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::attr::{get_ci, value_get_ci};
+use super::ci::{get_ci, parse_bool, value_get_ci};
 use super::error::{ScimError, ScimType};
 use super::path::AttrPath;
 use super::schema::{AttrType, Attribute, ResourceSchema};
@@ -795,7 +795,7 @@ fn test(actual: &Value, op: CompareOp, lit: &Value, attr: Option<&'static Attrib
         },
         (Value::Bool(a), Value::Bool(b)) => matches!(op, CompareOp::Eq) && a == b,
         (Value::Bool(a), Value::String(b)) => {
-            matches!(op, CompareOp::Eq) && super::attr::parse_bool(b) == Some(*a)
+            matches!(op, CompareOp::Eq) && parse_bool(b) == Some(*a)
         }
         // A number literal against a string attribute (`employeeNumber eq 42`).
         (Value::String(_), Value::Number(n)) => {

@@ -3,6 +3,7 @@
 //! PATCH application (RFC 7643, RFC 7644).
 
 pub mod attr;
+pub mod ci;
 pub mod error;
 pub mod filter;
 pub mod patch;

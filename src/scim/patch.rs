@@ -9,10 +9,8 @@
 
 use serde_json::{Map, Value};
 
-use super::attr::{
-    check_value, coerce_attribute, coerce_element, get_ci, insert_ci, key_ci, remove_ci,
-    value_get_ci,
-};
+use super::attr::{check_value, coerce_attribute, coerce_element};
+use super::ci::{get_ci, insert_ci, key_ci, remove_ci, value_get_ci};
 use super::error::{ScimError, ScimType};
 use super::filter::{CompareOp, Filter};
 use super::path::{self, AttrPath};
