@@ -6,9 +6,7 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-// The case-insensitive helpers lived here; code outside `scim` still names
-// them `attr::…`.
-pub use super::ci::{get_ci, get_ci_mut, insert_ci, key_ci, parse_bool, remove_ci, value_get_ci};
+use super::ci::{get_ci, parse_bool};
 use super::error::{ScimError, ScimType};
 use super::schema::{AttrType, Attribute, ResourceSchema};
 
