@@ -45,7 +45,7 @@ pub enum Command {
     List(SuiteArgs),
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
-    /// Review snapshots: pending, accept, reject (without cargo-insta).
+    /// Review snapshots: pending, accept, reject, orphans (without cargo-insta).
     Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
