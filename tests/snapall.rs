@@ -398,13 +398,34 @@ fn a_proxy_that_drops_meta_fails_the_run_with_diffs_naming_meta() {
     );
 }
 
-/// A proxy in front of `upstream` that drops `meta` from every resource in
-/// its responses and names itself where the server named its own URL.
+/// A body change a proxy makes: `(path below the base URL, JSON body)`.
+type Change = fn(&str, &mut Value);
+
+/// Drops `meta` wherever it sits.
+fn strip_meta(_: &str, v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.remove("meta");
+            m.values_mut().for_each(|x| strip_meta("", x));
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| strip_meta("", x)),
+        _ => {}
+    }
+}
+
 async fn drop_meta_proxy(upstream: &str) -> String {
+    proxy(upstream, strip_meta).await
+}
+
+/// A proxy in front of `upstream` that applies `change` to its JSON
+/// responses and names itself where the server named its own URL; returns
+/// its base URL (`http://127.0.0.1:PORT/v2`).
+async fn proxy(upstream: &str, change: Change) -> String {
     #[derive(Clone)]
     struct Up {
         base: String,
-        own: Arc<Mutex<String>>,
+        own: String,
+        change: Change,
         http: reqwest::Client,
     }
     async fn forward(
@@ -429,32 +450,26 @@ async fn drop_meta_proxy(upstream: &str) -> String {
             return StatusCode::BAD_GATEWAY.into_response();
         };
         let status = resp.status();
-        let ct = resp.headers().get(header::CONTENT_TYPE).cloned();
+        let mut headers = resp.headers().clone();
+        headers.remove(header::CONTENT_LENGTH);
+        headers.remove(header::TRANSFER_ENCODING);
+        if let Some(l) = headers.get(header::LOCATION).and_then(|l| l.to_str().ok())
+            && let Ok(l) = HeaderValue::from_str(&l.replace(&up.base, &up.own))
+        {
+            headers.insert(header::LOCATION, l);
+        }
         let text = resp.text().await.unwrap_or_default();
-        let own = up.own.lock().map(|o| o.clone()).unwrap_or_default();
-        let text = text.replace(&up.base, &own);
+        let text = text.replace(&up.base, &up.own);
         let body = match serde_json::from_str::<Value>(&text) {
             Ok(mut v) => {
-                strip_meta(&mut v);
+                (up.change)(uri.path().strip_prefix("/v2").unwrap_or(""), &mut v);
                 v.to_string()
             }
             Err(_) => text,
         };
         let mut r = (status, body).into_response();
-        if let Some(ct) = ct {
-            r.headers_mut().insert(header::CONTENT_TYPE, ct);
-        }
+        r.headers_mut().extend(headers);
         r
-    }
-    fn strip_meta(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                m.remove("meta");
-                m.values_mut().for_each(strip_meta);
-            }
-            Value::Array(a) => a.iter_mut().for_each(strip_meta),
-            _ => {}
-        }
     }
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -462,7 +477,8 @@ async fn drop_meta_proxy(upstream: &str) -> String {
     let own = format!("http://{}/v2", listener.local_addr().expect("addr"));
     let up = Up {
         base: upstream.to_string(),
-        own: Arc::new(Mutex::new(own.clone())),
+        own: own.clone(),
+        change,
         http: reqwest::Client::new(),
     };
     let app = axum::Router::new().fallback(forward).with_state(up);
@@ -960,4 +976,234 @@ fn all_shapes_at_once_rerun_without_differences() {
         plain_time: Some(true),
         unsorted: true,
     });
+}
+
+// ---------------------------------------------------------------------------
+// docs/ci.md: the snapshot gate's commands, run as written.
+
+/// The fenced blocks of docs/ci.md's snapshot section: `(language, text)`.
+fn ci_doc_blocks() -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(root().join("docs/ci.md")).expect("docs/ci.md");
+    let start = doc
+        .find("## Snapshot gate")
+        .expect("a snapshot gate section");
+    let section = &doc[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
+    let mut out = Vec::new();
+    let mut lines = section.lines();
+    while let Some(l) = lines.next() {
+        if let Some(lang) = l.strip_prefix("```").filter(|x| !x.is_empty()) {
+            let text: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| !l.starts_with("```"))
+                .collect();
+            out.push((lang.to_string(), text.join("\n")));
+        }
+    }
+    out
+}
+
+/// Shell commands of a block: continuation lines joined, comments dropped.
+fn commands(block: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for l in block.lines() {
+        let l = l.trim();
+        if cur.is_empty() && (l.is_empty() || l.starts_with('#')) {
+            continue;
+        }
+        match l.strip_suffix('\\') {
+            Some(part) => cur.push_str(part),
+            None => {
+                cur.push_str(l);
+                out.push(std::mem::take(&mut cur));
+            }
+        }
+    }
+    out
+}
+
+/// Serves the reference server and, in front of it, the same server after a
+/// "release" that changed its ServiceProviderConfig's documentation link.
+fn staging(rt: &tokio::runtime::Runtime) -> (scimitar::server::RunningServer, String, String) {
+    fn release(path: &str, v: &mut Value) {
+        if path == "/ServiceProviderConfig" {
+            v["documentationUri"] = json!("https://docs.example.com/scim/v2");
+        }
+    }
+    rt.block_on(async {
+        let server = scimitar::server::spawn(
+            ([127, 0, 0, 1], 0).into(),
+            scimitar::server::ServerConfig {
+                token: Some(TOKEN.into()),
+            },
+        )
+        .await
+        .expect("reference server");
+        let same = proxy(&server.base_url, |_, _| {}).await;
+        let changed = proxy(&server.base_url, release).await;
+        (server, same, changed)
+    })
+}
+
+#[test]
+fn the_ci_snapshot_gate_in_docs_works_as_written() {
+    let blocks = ci_doc_blocks();
+    let sh: Vec<Vec<String>> = blocks
+        .iter()
+        .filter(|(l, _)| l == "sh")
+        .map(|(_, t)| commands(t))
+        .collect();
+    let workflow = &blocks
+        .iter()
+        .find(|(l, _)| l == "yaml")
+        .expect("a workflow")
+        .1;
+    let wf: Value = serde_saphyr::from_str(workflow).expect("the workflow is YAML");
+    let gate: Vec<String> = wf["jobs"]["snapshots"]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .filter(|r| r.contains("scimitar ") && !r.contains("cargo install"))
+        .flat_map(commands)
+        .collect();
+    assert_eq!(gate.len(), 1, "{gate:?}");
+    assert!(gate[0].contains("--require-snapshots") && gate[0].contains("--snapshots"));
+    assert_eq!(sh.len(), 3, "record, review, orphans: {sh:?}");
+    // The environment the workflow gives: STAGING and SCIM_TOKEN.
+    assert!(sh[0][0].starts_with("export STAGING=") && sh[0][0].contains(" SCIM_TOKEN="));
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (_server, same, changed) = staging(&rt);
+    let repo = tempfile::tempdir().expect("tempdir");
+    let bin = Path::new(env!("CARGO_BIN_EXE_scimitar"))
+        .parent()
+        .expect("bin dir");
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cache = repo.path().join(".cache");
+    let sh_run = |cmd: &str, staging: &str, ci: bool| {
+        let mut c = Command::new("bash");
+        c.args(["-c", cmd])
+            .current_dir(repo.path())
+            .env("PATH", &path)
+            .env("STAGING", staging)
+            .env("SCIM_TOKEN", TOKEN)
+            .env("XDG_CACHE_HOME", &cache)
+            .env("NO_COLOR", "1")
+            .env("GIT_AUTHOR_NAME", "ci")
+            .env("GIT_AUTHOR_EMAIL", "ci@example.com")
+            .env("GIT_COMMITTER_NAME", "ci")
+            .env("GIT_COMMITTER_EMAIL", "ci@example.com")
+            .env_remove("SCIM_URL")
+            .env_remove("TF_BUILD");
+        if ci {
+            c.env("CI", "true");
+        } else {
+            c.env_remove("CI");
+        }
+        let o = c.output().expect("bash");
+        let text = format!(
+            "$ {cmd}\n{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.code().unwrap_or(-1), text)
+    };
+    let ok = |cmd: &str, staging: &str, ci: bool| {
+        let (code, text) = sh_run(cmd, staging, ci);
+        assert_eq!(code, 0, "{text}");
+        text
+    };
+    ok("git init -q .", &same, false);
+
+    // 1. Record once and commit (the export is the test's environment).
+    for cmd in &sh[0][1..] {
+        let out = ok(cmd, &same, false);
+        if cmd.starts_with("scimitar run") {
+            assert!(out.contains("files written in snapshots/staging"), "{out}");
+        }
+    }
+    let recorded = snap_files(&repo.path().join("snapshots/staging"));
+    assert!(recorded.len() > 150, "{recorded:?}");
+    let snap = std::fs::read_to_string(
+        repo.path()
+            .join("snapshots/staging/entra-users/read-user.snap"),
+    )
+    .expect("a recorded snapshot");
+    assert!(
+        snap.contains("source: \"builtin:entra/users.yaml\""),
+        "{snap}"
+    );
+
+    // 2. The gate passes while staging answers the same.
+    let out = ok(&gate[0], &same, true);
+    assert!(
+        out.contains(&format!("{} matched, 0 new, 0 changed", recorded.len())),
+        "{out}"
+    );
+    assert!(
+        repo.path().join("junit.xml").is_file() && repo.path().join("scim-report.md").is_file()
+    );
+
+    // … and fails, with the diff in the log and the JUnit report, once a
+    // release changed a response.
+    let (code, out) = sh_run(&gate[0], &changed, true);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("+  \"documentationUri\": \"https://docs.example.com/scim/v2\","),
+        "{out}"
+    );
+    let junit = std::fs::read_to_string(repo.path().join("junit.xml")).expect("junit");
+    assert!(junit.contains("documentationUri"), "{junit}");
+
+    // 3. Review: re-run without CI, list, accept exactly what was listed.
+    let (code, out) = sh_run(&sh[1][0], &changed, false);
+    assert_eq!(code, 1, "{out}");
+    let listed = ok(&sh[1][1], &changed, false);
+    let accept = listed
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("scimitar snapshots accept "))
+        .unwrap_or_else(|| panic!("no accept command in\n{listed}"));
+    let n = listed
+        .lines()
+        .filter(|l| l.starts_with("changed: "))
+        .count();
+    assert!(n >= 2, "{listed}");
+    let out = ok(accept, &changed, false);
+    assert!(out.contains(&format!("\n{n} accepted")), "{out}");
+    let out = ok(&gate[0], &changed, true);
+    assert!(
+        out.contains(&format!("{} matched, 0 new, 0 changed", recorded.len())),
+        "{out}"
+    );
+
+    // Orphans: a renamed step's old snapshot is reported by the full run,
+    // and the documented command removes it.
+    let stale = repo
+        .path()
+        .join("snapshots/staging/entra-users/old-name.snap");
+    std::fs::copy(
+        repo.path()
+            .join("snapshots/staging/entra-users/read-user.snap"),
+        &stale,
+    )
+    .expect("copy");
+    let out = ok(&gate[0], &changed, true);
+    assert!(
+        out.contains("snapshots: 1 snapshot in snapshots/staging belongs to no step (orphans)"),
+        "{out}"
+    );
+    let out = ok(&sh[2][0], &changed, false);
+    assert!(
+        out.contains("removed: snapshots/staging/entra-users/old-name.snap"),
+        "{out}"
+    );
+    assert!(!stale.exists());
+    assert_eq!(snap_files(&repo.path().join("snapshots/staging")), recorded);
 }
