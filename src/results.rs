@@ -240,7 +240,10 @@ impl fmt::Display for SkipReason {
                 write!(f, "it verifies '{step}', which was skipped (--skip)")
             }
             SkipReason::TargetDown { detail } => {
-                write!(f, "not sent: the target stopped answering earlier ({detail})")
+                write!(
+                    f,
+                    "not sent: the target stopped answering earlier ({detail})"
+                )
             }
         }
     }
@@ -276,10 +279,12 @@ impl CleanupResult {
     /// Why the resource is still on the target, if it is.
     pub fn problem(&self) -> Option<String> {
         if let Some(seen) = &self.still_there {
-            let status = self.outcome.as_ref().map(u16::to_string).unwrap_or_default();
-            return Some(format!(
-                "soft delete: DELETE answered {status} but {seen}"
-            ));
+            let status = self
+                .outcome
+                .as_ref()
+                .map(u16::to_string)
+                .unwrap_or_default();
+            return Some(format!("soft delete: DELETE answered {status} but {seen}"));
         }
         match &self.outcome {
             _ if self.ok() => None,

@@ -170,6 +170,10 @@ enum Fault {
     RemoveWipesAllMembers,
     /// Okta-tolerated: a filter that matches nothing answers 404.
     NotFoundForEmptyFilter,
+    /// Three independent bugs at once: a create naming the ADSCIM schema URI
+    /// gets 400, `Remove` with a value list on members gets 400, and the
+    /// string "False" as a PATCH value gets 400.
+    ThreeIndependent,
     /// RFC-legal variations: PATCH answers 204 with no body, multi-valued
     /// attributes come back reversed, and resources carry an extra attribute.
     LegalVariations,
@@ -225,6 +229,16 @@ async fn forward(
             .and_then(Value::as_array_mut)
     {
         match p.fault {
+            Fault::ThreeIndependent
+                if ops.iter().any(|o| {
+                    let remove_list = o["op"].as_str() == Some("Remove")
+                        && o["path"].as_str() == Some("members")
+                        && o["value"].is_array();
+                    remove_list || o["value"] == json!("False")
+                }) =>
+            {
+                return scim_error(400, "unsupported operation value");
+            }
             Fault::RejectCapitalisedOps if ops.iter().any(capitalised_op) => {
                 return scim_error(400, "invalid op: expected add, remove or replace");
             }
@@ -246,6 +260,14 @@ async fn forward(
             }
             _ => {}
         }
+    }
+    if matches!(p.fault, Fault::ThreeIndependent)
+        && method == Method::POST
+        && req_json
+            .as_ref()
+            .is_some_and(|b| b["schemas"].to_string().contains("ADSCIM"))
+    {
+        return scim_error(400, "unknown schema");
     }
     let forwarded = match &req_json {
         Some(v) if matches!(p.fault, Fault::RemoveWipesAllMembers) => v.to_string().into(),
@@ -402,10 +424,11 @@ fn capitalised_ops_rejected_fails_the_legacy_dialect_only() {
         block.contains("why it matters: Entra sends op \"Replace\""),
         "{block}"
     );
-    // The rest of that suite is skipped, not run against broken state.
+    // The rest of that suite still runs: disabling also sends "Replace",
+    // so it fails on its own, in the same run.
     assert_eq!(
         outcome_of(&report, "entra-legacy-users", "disable-user"),
-        "skipped"
+        "failed"
     );
     // The aadOptscim062020 dialect sends lowercase ops: untouched by this fault.
     for (s, st, o) in outcomes(&report) {
@@ -551,4 +574,60 @@ fn rfc_legal_variations_raise_no_alarm() {
             .is_some_and(|b| b.contains("urn:example:vendor:extra"))),
         "no extra attribute was served"
     );
+}
+
+#[test]
+fn three_independent_faults_are_all_reported_in_one_run() {
+    let f = faulty(Fault::ThreeIndependent);
+    let (out, report) = run_against(
+        &f,
+        &[
+            "suites/entra/legacy-groups.yaml",
+            "suites/entra/legacy-users.yaml",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let failed: Vec<(String, String)> = outcomes(&report)
+        .into_iter()
+        .filter(|(_, _, o)| o == "failed")
+        .map(|(s, st, _)| (s, st))
+        .collect();
+    let has = |s: &str, st: &str| failed.iter().any(|(a, b)| a == s && b == st);
+    // Each of the three bugs, in one run: the refused create did not hide
+    // the member removal behind it.
+    assert!(has("entra-legacy-groups", "create-group"), "{failed:?}");
+    assert!(
+        has("entra-legacy-groups", "remove-member-by-value-list"),
+        "{failed:?}"
+    );
+    assert!(has("entra-legacy-users", "disable-user"), "{failed:?}");
+    // No cascade: every failure is a step that sent one of the faulty
+    // requests; what verifies them is skipped, not failed again.
+    for (s, st) in &failed {
+        assert!(
+            matches!(
+                st.as_str(),
+                "create-group"
+                    | "remove-member-by-value-list"
+                    // It too removes members with a value list.
+                    | "add-and-remove-in-one-patch"
+                    | "disable-user"
+            ),
+            "cascade failure {s}::{st}:\n{}",
+            out.stdout
+        );
+    }
+    assert_eq!(
+        outcome_of(
+            &report,
+            "entra-legacy-groups",
+            "verify-only-listed-member-removed"
+        ),
+        "skipped"
+    );
+    let block = failure_block(&out.stdout, "entra-legacy-groups::create-group");
+    assert!(block.contains("fallback: POST"), "{block}");
+    assert!(block.contains("unknown schema"), "{block}");
+    // The fallback group was tested and removed like any other.
+    assert!(!out.all().contains("left behind"), "{}", out.all());
 }

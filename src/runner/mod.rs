@@ -364,11 +364,7 @@ async fn still_there(client: &Client, path: &str) -> Option<String> {
 /// Which of the steps up to `last` run: every one the user did not exclude,
 /// and an excluded one only when a later running step uses a variable it
 /// captures (it then runs as setup, unreported).
-fn plan(
-    suite: &Suite,
-    last: usize,
-    excluded: &HashSet<(String, String)>,
-) -> Vec<bool> {
+fn plan(suite: &Suite, last: usize, excluded: &HashSet<(String, String)>) -> Vec<bool> {
     let is_excluded = |name: &str| excluded.contains(&(suite.name.clone(), name.to_string()));
     let mut run: Vec<bool> = suite.steps[..=last]
         .iter()
@@ -519,7 +515,11 @@ async fn run_step(
     // so the rest of the lifecycle is still tested. The failure stays.
     let mut from = &ex;
     let fallback_ex;
-    if let Some(spec) = step.fallback.as_ref().filter(|_| !is_2xx(ex.response.status)) {
+    if let Some(spec) = step
+        .fallback
+        .as_ref()
+        .filter(|_| !is_2xx(ex.response.status))
+    {
         match send_fallback(spec, client, vars).await {
             Ok((freq, fx)) => {
                 track(&freq, &fx, client, created);
@@ -602,7 +602,11 @@ fn root_cause_first(
     let body = ex.response.json.as_ref();
     let field = |k: &str| {
         body.and_then(|b| b.get(k))
-            .and_then(|v| v.as_str().map(str::to_string).or_else(|| Some(v.to_string())))
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .or_else(|| Some(v.to_string()))
+            })
             .filter(|v| !v.is_empty() && v != "null")
     };
     let mut said = Vec::new();
