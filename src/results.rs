@@ -171,13 +171,13 @@ pub enum SkipReason {
         /// Whether that step ran only as setup for this one (not selected).
         setup: bool,
     },
-    /// The step verifies a step that was not checked.
-    VerifiesUnchecked {
+    /// The step depends on a step that was not checked.
+    DependencyUnchecked {
         /// That step's name.
         step: String,
     },
-    /// The step verifies a step the user excluded (`--skip`).
-    VerifiesExcluded {
+    /// The step depends on a step the user excluded (`--skip`).
+    DependencyExcluded {
         /// That step's name.
         step: String,
     },
@@ -233,11 +233,11 @@ impl fmt::Display for SkipReason {
             SkipReason::MissingVariable { name, producer, .. } => {
                 write!(f, "'{producer}' failed to produce {{{{{name}}}}}")
             }
-            SkipReason::VerifiesUnchecked { step } => {
-                write!(f, "it verifies '{step}', which was not checked")
+            SkipReason::DependencyUnchecked { step } => {
+                write!(f, "it depends on '{step}', which was not checked")
             }
-            SkipReason::VerifiesExcluded { step } => {
-                write!(f, "it verifies '{step}', which was skipped (--skip)")
+            SkipReason::DependencyExcluded { step } => {
+                write!(f, "it depends on '{step}', which was skipped (--skip)")
             }
             SkipReason::TargetDown { detail } => {
                 write!(

@@ -120,7 +120,7 @@ steps:
       headers: { Content-Type: { contains: "scim+json" } }
       json: { "$.userName": "someone-else" }
   - name: never-runs
-    verifies: [expects-wrong-things]
+    depends_on: [expects-wrong-things]
     request: { method: GET, path: /Users }
     expect: { status: 200 }
   - name: still-runs
@@ -351,7 +351,7 @@ fn junit_and_json_reports_agree_with_the_console() {
     let f = fake(true);
     let s = lifecycle().suite(
         "failing",
-        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users }\n    expect: { status: 204 }\n  - name: after\n    verifies: [wrong-status]\n    request: { method: GET, path: /Users }\n",
+        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users }\n    expect: { status: 204 }\n  - name: after\n    depends_on: [wrong-status]\n    request: { method: GET, path: /Users }\n",
     );
     let junit = s.root().join("report.xml");
     let json_path = s.root().join("report.json");

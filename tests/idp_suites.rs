@@ -163,13 +163,16 @@ enum Fault {
     RejectCapitalisedOps,
     /// The enterprise manager is returned as the plain id string.
     StringManager,
-    /// A successful create answers 200 instead of 201.
+    /// A successful create answers 200 instead of 201, and a successful
+    /// DELETE 200 instead of 204 (a real API documents exactly this).
     CreateAnswers200,
     /// `Remove` on `members` drops its value list, so every member is removed
     /// (azure-docs#30826).
     RemoveWipesAllMembers,
     /// Okta-tolerated: a filter that matches nothing answers 404.
     NotFoundForEmptyFilter,
+    /// DELETE answers 204 but removes nothing: the resource stays readable.
+    SoftDelete,
     /// Three independent bugs at once: a create naming the ADSCIM schema URI
     /// gets 400, `Remove` with a value list on members gets 400, and the
     /// string "False" as a PATCH value gets 400.
@@ -261,6 +264,12 @@ async fn forward(
             _ => {}
         }
     }
+    if matches!(p.fault, Fault::SoftDelete) && method == Method::DELETE {
+        return Response::builder()
+            .status(204)
+            .body(Body::empty())
+            .expect("response");
+    }
     if matches!(p.fault, Fault::ThreeIndependent)
         && method == Method::POST
         && req_json
@@ -305,6 +314,7 @@ async fn forward(
             }
         }
         Fault::CreateAnswers200 if method == Method::POST && status == 201 => status = 200,
+        Fault::CreateAnswers200 if method == Method::DELETE && status == 204 => status = 200,
         Fault::NotFoundForEmptyFilter
             if method == Method::GET
                 && uri.query().is_some_and(|q| q.contains("filter="))
@@ -460,13 +470,28 @@ fn string_manager_fails_the_manager_read_back() {
 }
 
 #[test]
-fn create_answering_200_fails_create() {
+fn create_and_delete_answering_200_are_both_found_and_nothing_is_left() {
     let f = faulty(Fault::CreateAnswers200);
     let (out, report) = run_against(&f, &["suites/entra/users.yaml", "suites/okta/users.yaml"]);
     assert_eq!(out.code, 1, "{}", out.all());
     for suite in ["entra-users", "okta-users"] {
         assert_eq!(outcome_of(&report, suite, "create-user"), "failed");
     }
+    // The 200 created a user all the same: the lifecycle goes on, so the
+    // 200 on DELETE is found in the same run.
+    assert_eq!(outcome_of(&report, "entra-users", "read-user"), "passed");
+    assert_eq!(outcome_of(&report, "entra-users", "delete-user"), "failed");
+    let del = failure_block(&out.stdout, "entra-users::delete-user");
+    assert!(del.contains("✗ status: expected 204, got 200"), "{del}");
+    // Everything the 200s created was tracked and removed.
+    assert!(!out.stderr.contains("left behind: "), "{}", out.all());
+    let cleaned = report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["cleanup"].as_array().cloned().unwrap_or_default())
+        .count();
+    assert!(cleaned > 0, "nothing was tracked for cleanup");
     let block = failure_block(&out.stdout, "entra-users::create-user");
     assert!(block.contains("✗ status: expected 201, got 200"), "{block}");
     assert!(
@@ -602,7 +627,7 @@ fn three_independent_faults_are_all_reported_in_one_run() {
     );
     assert!(has("entra-legacy-users", "disable-user"), "{failed:?}");
     // No cascade: every failure is a step that sent one of the faulty
-    // requests; what verifies them is skipped, not failed again.
+    // requests; what depends on them is skipped, not failed again.
     for (s, st) in &failed {
         assert!(
             matches!(
@@ -629,5 +654,30 @@ fn three_independent_faults_are_all_reported_in_one_run() {
     assert!(block.contains("fallback: POST"), "{block}");
     assert!(block.contains("unknown schema"), "{block}");
     // The fallback group was tested and removed like any other.
-    assert!(!out.all().contains("left behind"), "{}", out.all());
+    assert!(!out.stderr.contains("left behind: "), "{}", out.all());
+}
+
+#[test]
+fn a_soft_delete_is_reported_as_left_behind() {
+    let f = faulty(Fault::SoftDelete);
+    let (out, report) = run_against(&f, &["suites/okta/users.yaml"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("soft delete: DELETE answered 204 but GET /Users/"),
+        "{}",
+        out.all()
+    );
+    let still: Vec<&Value> = report["suites"][0]["cleanup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["still_there"].is_string())
+        .collect();
+    assert!(!still.is_empty(), "{}", report["suites"][0]["cleanup"]);
+    assert!(
+        out.stderr.contains("scimitar cleanup --url"),
+        "{}",
+        out.stderr
+    );
 }

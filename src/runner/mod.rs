@@ -280,7 +280,8 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         ctx.hooks.iter().map(|h| h.suite(suite, &vars)).collect();
     let plan = plan(suite, last, &ctx.excluded);
     let mut created: Vec<String> = Vec::new();
-    // How each step that ran ended, for the steps that depend on it.
+    // How each step that ran ended, for the steps that depend on it (a
+    // failure whose request the server accepted counts as done).
     let mut ended: HashMap<&str, Outcome> = HashMap::new();
     for (step_index, step) in suite.steps[..=last].iter().enumerate() {
         if !plan[step_index] {
@@ -305,6 +306,18 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         for h in &mut hooks {
             h.after_step(step, &vars, &mut r);
         }
+        // A failed step whose request was still accepted (2xx) changed the
+        // state: what depends on it runs and shows whether the state is right.
+        let refused = outcome == Outcome::Failed
+            && !r
+                .exchange
+                .as_ref()
+                .is_some_and(|ex| is_2xx(ex.response.status));
+        let outcome = if outcome == Outcome::Failed && !refused {
+            Outcome::Advisory
+        } else {
+            outcome
+        };
         ended.insert(step.name.as_str(), outcome);
         if matches!(r.skip_reason, Some(SkipReason::TargetDown { .. })) && skip.is_none() {
             skip = r.skip_reason.clone();
@@ -384,7 +397,7 @@ fn plan(suite: &Suite, last: usize, excluded: &HashSet<(String, String)>) -> Vec
 }
 
 /// Why a step cannot be run or means nothing now, if so: a variable it uses
-/// was not produced, or a step it verifies did not pass.
+/// was not produced, or a step it depends on did not pass.
 fn blocked(
     suite: &Suite,
     step: &Step,
@@ -393,17 +406,17 @@ fn blocked(
     sel: &Selection,
     excluded: &HashSet<(String, String)>,
 ) -> Option<SkipReason> {
-    for v in &step.verifies {
+    for v in &step.depends_on {
         match ended.get(v.as_str()) {
             Some(Outcome::Failed) => {
                 return Some(SkipReason::EarlierStepFailed { step: v.clone() });
             }
             Some(Outcome::Skipped) => {
-                return Some(SkipReason::VerifiesUnchecked { step: v.clone() });
+                return Some(SkipReason::DependencyUnchecked { step: v.clone() });
             }
             Some(_) => {}
             None if excluded.contains(&(suite.name.clone(), v.clone())) => {
-                return Some(SkipReason::VerifiesExcluded { step: v.clone() });
+                return Some(SkipReason::DependencyExcluded { step: v.clone() });
             }
             None => {}
         }

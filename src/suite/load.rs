@@ -308,16 +308,16 @@ impl<'a> Checker<'a> {
             .fallback
             .as_ref()
             .map(|f| self.request(f, &loc, defined, &what("fallback")));
-        let mut verifies = Vec::new();
-        for v in &s.verifies {
+        let mut depends_on = Vec::new();
+        for v in &s.depends_on {
             if names_before.contains(v) {
-                verifies.push(v.clone());
+                depends_on.push(v.clone());
             } else {
                 self.err(
                     &loc,
                     format!(
                         "{}: '{v}' is not an earlier step of this suite",
-                        what("verifies")
+                        what("depends_on")
                     ),
                 );
             }
@@ -413,7 +413,7 @@ impl<'a> Checker<'a> {
             expect: expect.unwrap_or_default(),
             captures,
             snapshot,
-            verifies,
+            depends_on,
             fallback,
             needs,
             loc,
