@@ -351,7 +351,7 @@ fn junit_and_json_reports_agree_with_the_console() {
     let f = fake(true);
     let s = lifecycle().suite(
         "failing",
-        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users }\n    expect: { status: 204 }\n  - name: after\n    depends_on: [wrong-status]\n    request: { method: GET, path: /Users }\n",
+        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users/does-not-exist }\n    expect: { status: 200 }\n  - name: after\n    depends_on: [wrong-status]\n    request: { method: GET, path: /Users }\n",
     );
     let junit = s.root().join("report.xml");
     let json_path = s.root().join("report.json");
@@ -392,7 +392,7 @@ fn junit_and_json_reports_agree_with_the_console() {
     assert_eq!(failures.len(), 1);
     assert_eq!(
         failures[0].attribute("message"),
-        Some("status: expected 204, got 200")
+        Some("status: expected 200, got 404 (detail: not found)")
     );
     assert_eq!(
         failures[0].parent().unwrap().attribute("name"),
