@@ -11,6 +11,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod embedded;
 pub mod http;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scim;
