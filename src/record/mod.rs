@@ -17,7 +17,9 @@
 pub mod generate;
 pub mod har;
 pub mod output;
+pub mod proxy;
 pub mod secrets;
+mod tls;
 pub mod yaml;
 
 use std::path::PathBuf;
