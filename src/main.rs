@@ -1,8 +1,19 @@
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches, Subcommand};
 use scimitar::app::{self, EXIT_CANNOT_START};
 use scimitar::cli::{Cli, Command};
+
+#[path = "cmd/record.rs"]
+mod record_cmd;
+
+// Commands of the binary, added to the library's CLI until it moves to src/cmd/ (a
+// doc comment here would replace the CLI's about text).
+#[derive(Subcommand)]
+enum BinCommand {
+    /// Record real IdP traffic (or convert a HAR file) into a replayable suite.
+    Record(record_cmd::RecordArgs),
+}
 
 fn main() -> ExitCode {
     // Any panic left is a bug: say so in one line and exit 2, never a backtrace dump.
@@ -23,7 +34,11 @@ fn main() -> ExitCode {
         std::process::exit(EXIT_CANNOT_START as i32);
     }));
 
-    let cli = Cli::parse();
+    let matches = BinCommand::augment_subcommands(Cli::command()).get_matches();
+    let parsed = match BinCommand::from_arg_matches(&matches) {
+        Ok(bin) => Err(bin),
+        Err(_) => Ok(Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())),
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,6 +47,15 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::from(EXIT_CANNOT_START);
+        }
+    };
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(BinCommand::Record(args)) => {
+            return record_cmd::command(&args, &rt).unwrap_or_else(|e| {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_CANNOT_START)
+            });
         }
     };
     let result = match &cli.command {
