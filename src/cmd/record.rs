@@ -12,6 +12,8 @@ use scimitar::record::output::Layout;
 use scimitar::record::proxy::{Proxy, ProxyConfig, ProxyEvent};
 use scimitar::record::{RecordError, Recording, generate, har, write};
 
+use super::{CmdError, EXIT_FAILED};
+
 const RECORD_EXAMPLES: &str = "Examples:
   scimitar record --upstream https://api.example.com/scim/v2 --out recorded/
   scimitar record --upstream URL --listen 0.0.0.0:8443 \\
@@ -71,7 +73,7 @@ pub struct RecordArgs {
 }
 
 /// `scimitar record`
-pub fn command(args: &RecordArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, RecordError> {
+pub fn command(args: &RecordArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     let name = args.name.clone().unwrap_or_else(default_name);
     let layout = Layout::new(&args.out, &name)?;
     // Before recording: a session must never be lost to a name clash.
@@ -109,7 +111,7 @@ pub fn command(args: &RecordArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCo
         }
         Err(e) => {
             eprintln!("error: {e}");
-            Ok(ExitCode::from(1))
+            Ok(ExitCode::from(EXIT_FAILED))
         }
     }
 }

@@ -37,10 +37,13 @@ pub struct Options {
 /// A generated suite, ready to be written.
 #[derive(Debug, Clone)]
 pub struct Generated {
+    /// The suite's name.
     pub name: String,
+    /// The suite file's text.
     pub yaml: String,
     /// `(body_file as the suite names it, JSON text)`.
     pub fixtures: Vec<(String, String)>,
+    /// How many steps the suite has.
     pub steps: usize,
     /// What the user should review, one line each (also in the YAML).
     pub notes: Vec<String>,
@@ -1172,7 +1175,7 @@ pub(crate) fn percent_decode(s: &str) -> String {
 }
 
 fn encode_segment(s: &str) -> String {
-    crate::runner::encode_segment(s)
+    crate::http::encode_segment(s)
 }
 
 fn display_path(segments: &[String]) -> String {

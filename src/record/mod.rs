@@ -31,36 +31,61 @@ pub use secrets::Secrets;
 /// Why recording or writing a recorded suite failed.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
+    /// The upstream URL (or a flag about reaching it) is unusable.
     #[error("--upstream {url}: {reason}")]
-    Upstream { url: String, reason: String },
+    Upstream {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The listener could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
+        /// The address asked for.
         addr: std::net::SocketAddr,
+        /// Why not.
         source: std::io::Error,
     },
+    /// The listener's certificate or key is unusable.
     #[error("TLS: {0}")]
     Tls(String),
+    /// A file could not be read.
     #[error("{}: cannot read: {source}", path.display())]
     Read {
+        /// The file.
         path: PathBuf,
+        /// Why not.
         source: std::io::Error,
     },
+    /// A `--from-har` file is not a HAR file we can use.
     #[error("{}: not a HAR file: {reason}", path.display())]
-    Har { path: PathBuf, reason: String },
+    Har {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with the line and column when it is the JSON.
+        reason: String,
+    },
+    /// A file of the suite could not be written.
     #[error("{}: cannot write: {source}", path.display())]
     Write {
+        /// The file.
         path: PathBuf,
+        /// Why not.
         source: std::io::Error,
     },
+    /// A file of the suite is there already.
     #[error(
         "{} already exists; give another --name or move it away (a recording never overwrites one)",
         .0.display()
     )]
     Exists(PathBuf),
+    /// `--name` is not usable as a suite and file name.
     #[error(
         "--name {0:?}: use letters, digits, '-', '_' and '.' only (it names the suite and its file)"
     )]
     BadName(String),
+    /// The recording holds no request a suite can replay.
     #[error("nothing to write: {0}")]
     Empty(String),
     /// The safety net: a secret seen in the traffic is in the output.
@@ -68,7 +93,12 @@ pub enum RecordError {
         "refusing to write {}: it would contain a credential seen in the traffic ({what}); this is a bug in the recorder, please report it",
         path.display()
     )]
-    SecretInOutput { path: PathBuf, what: String },
+    SecretInOutput {
+        /// The file that would have held it.
+        path: PathBuf,
+        /// Which kind of credential, never the value.
+        what: String,
+    },
     /// The generated suite does not load: a bug in the generator.
     #[error("the generated suite does not load (a bug in the recorder, please report it): {0}")]
     Invalid(String),
@@ -78,10 +108,15 @@ pub enum RecordError {
 #[derive(Debug, Clone)]
 pub enum Source {
     /// The proxy, in front of this SCIM base URL.
-    Proxy { upstream: String },
+    Proxy {
+        /// The upstream SCIM base URL.
+        upstream: String,
+    },
     /// A HAR file, with its `log.creator` when it names one.
     Har {
+        /// The file as given.
         file: PathBuf,
+        /// `name version` of the program that wrote it.
         creator: Option<String>,
     },
 }
@@ -92,6 +127,7 @@ pub enum Source {
 pub struct Entry {
     /// RFC 3339, when known.
     pub started: Option<String>,
+    /// The HTTP method, upper case.
     pub method: String,
     /// Below the SCIM base, e.g. `/Users/2819c223`; percent-encoded as sent.
     pub path: String,
@@ -99,18 +135,23 @@ pub struct Entry {
     pub query: String,
     /// The kept request headers ([`secrets::kept_request_header`]).
     pub request_headers: Vec<(String, String)>,
+    /// The request body, when there was one.
     pub request_body: Option<Body>,
+    /// The response status.
     pub status: u16,
     /// The kept response headers ([`secrets::kept_response_header`]).
     pub response_headers: Vec<(String, String)>,
+    /// The response body, when there was one.
     pub response_body: Option<Body>,
 }
 
 impl Entry {
+    /// A kept request header, by name (any case).
     pub fn request_header(&self, name: &str) -> Option<&str> {
         header(&self.request_headers, name)
     }
 
+    /// A kept response header, by name (any case).
     pub fn response_header(&self, name: &str) -> Option<&str> {
         header(&self.response_headers, name)
     }
@@ -126,7 +167,9 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 /// A recorded body: its bytes (up to the recording cap) and whether it was cut.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Body {
+    /// The bytes, up to the recording cap.
     pub bytes: Vec<u8>,
+    /// The body was longer than the cap, or ended early.
     pub truncated: bool,
 }
 
@@ -139,6 +182,7 @@ impl Body {
         serde_json::from_slice(&self.bytes).ok()
     }
 
+    /// No bytes but whitespace, and not cut.
     pub fn is_empty(&self) -> bool {
         self.bytes.iter().all(u8::is_ascii_whitespace) && !self.truncated
     }
@@ -147,6 +191,7 @@ impl Body {
 /// Everything recorded in one session.
 #[derive(Debug, Clone)]
 pub struct Recording {
+    /// Where it came from.
     pub source: Source,
     /// When the recording started, RFC 3339.
     pub started: String,

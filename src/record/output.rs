@@ -20,6 +20,8 @@ pub struct Layout {
 }
 
 impl Layout {
+    /// The layout for suite `name` in `out_dir`; fails on a name that is
+    /// not a plain file name.
     pub fn new(out_dir: &Path, name: &str) -> Result<Layout, RecordError> {
         let valid = name
             .chars()

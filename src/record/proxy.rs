@@ -51,14 +51,20 @@ pub struct ProxyConfig {
 pub enum ProxyEvent {
     /// An exchange was recorded.
     Recorded {
+        /// The request's method.
         method: String,
+        /// Its path below the SCIM base.
         path: String,
+        /// The upstream's status.
         status: u16,
     },
     /// The upstream could not be reached; the client got a 502.
     UpstreamFailed {
+        /// The request's method.
         method: String,
+        /// Its path below the SCIM base.
         path: String,
+        /// Why the upstream did not answer.
         reason: String,
     },
 }

@@ -149,6 +149,7 @@ impl Secrets {
         }
     }
 
+    /// Remembers one credential value (short ones are not searched for).
     pub fn add(&mut self, value: &str) {
         let v = value.trim();
         if v.len() >= MIN_SECRET_LEN {
@@ -156,6 +157,7 @@ impl Secrets {
         }
     }
 
+    /// Whether no credential was seen.
     pub fn is_empty(&self) -> bool {
         self.values.is_empty()
     }

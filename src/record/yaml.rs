@@ -14,12 +14,14 @@ pub enum Node {
     Scalar(Value),
     /// Prose: on the key's line when short, else folded (`>-`).
     Text(String),
+    /// Entries in the order they are written.
     Map(Vec<(String, Node)>),
     /// Items, each with comment lines written above it.
     Seq(Vec<(Vec<String>, Node)>),
 }
 
 impl Node {
+    /// A string scalar.
     pub fn str(s: impl Into<String>) -> Node {
         Node::Scalar(Value::String(s.into()))
     }

@@ -12,6 +12,7 @@ const MAIN_EXAMPLES: &str = "Examples:
   scimitar run --url URL --token-env MY_TOKEN --junit junit.xml --report r.html
   scimitar list --idp okta
   scimitar serve --port 8080 --token secret
+  scimitar record --upstream https://api.example.com/scim/v2 --out recorded/
   scimitar completions bash > /etc/bash_completion.d/scimitar";
 
 const RUN_EXAMPLES: &str = "Examples:
@@ -46,9 +47,11 @@ pub enum Command {
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
     /// Review snapshots: pending, accept, reject (without cargo-insta).
-    Snapshots(crate::snapshot::args::SnapshotsArgs),
+    Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
+    /// Record real IdP traffic (or convert a HAR file) into a replayable suite.
+    Record(Box<super::record::RecordArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -125,7 +128,7 @@ pub struct RunArgs {
     pub color: ColorChoice,
 
     #[command(flatten)]
-    pub snap: crate::snapshot::args::RunSnapshotArgs,
+    pub snap: super::snapshot_args::RunSnapshotArgs,
 }
 
 /// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).
