@@ -439,6 +439,10 @@ fn recorded_entra_traffic_replays_green_and_leaves_nothing() {
         yaml.contains("userName: \"{{prefix}}-adele.vance@contoso.example\""),
         "{yaml}"
     );
+    assert!(
+        yaml.contains("groupExternalId: \"{{prefix}}-8aa1a0c0-c4c3-4bc0-b4a5-2ef676900159\""),
+        "{yaml}"
+    );
     assert!(yaml.contains("path: \"/Users/{{userId}}\""), "{yaml}");
     assert!(yaml.contains("value: \"{{userId}}\""), "{yaml}");
     assert!(yaml.contains("status: [200, 204]"), "{yaml}");

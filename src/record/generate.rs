@@ -1039,6 +1039,7 @@ fn patch_name(kind: &str, body: Option<&Value>) -> String {
 fn name_kind(endpoint: &str, path: &str) -> Option<&'static str> {
     let p = path.to_ascii_lowercase();
     match (endpoint, p.as_str()) {
+        ("Groups", "externalid") => Some("groupExternalId"),
         (_, "externalid") => Some("externalId"),
         ("Users", "username") => Some("userName"),
         ("Users", p) if p == "emails" || p.starts_with("emails[") || p.starts_with("emails.") => {
@@ -1056,7 +1057,13 @@ fn names_in_resource(endpoint: &str, body: &Value, out: &mut Vec<(String, &'stat
     };
     // The identifying name first: an email equal to the userName is named
     // after the userName.
-    for wanted in ["userName", "groupName", "externalId", "email"] {
+    for wanted in [
+        "userName",
+        "groupName",
+        "externalId",
+        "groupExternalId",
+        "email",
+    ] {
         for (k, v) in map {
             // Entra's pathless replace uses keys like `emails[type eq "work"].value`.
             if name_kind(endpoint, k) == Some(wanted) {
