@@ -825,3 +825,89 @@ fn bad_input_is_one_error_line_and_exit_2() {
         );
     }
 }
+
+#[test]
+fn the_proxy_forwards_requests_and_answers_unchanged_whatever_it_keeps() {
+    use wiremock::matchers::any;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rt = rt();
+    let upstream = rt.block_on(MockServer::start());
+    // A body well above --max-body, both ways.
+    let big = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": "u-1",
+                     "userName": "big@example.com", "title": "x".repeat(5000)})
+    .to_string();
+    rt.block_on(
+        Mock::given(any())
+            .respond_with(
+                ResponseTemplate::new(201)
+                    .insert_header("X-Upstream", "kept")
+                    .insert_header("ETag", "W/\"7\"")
+                    .set_body_raw(big.clone(), "application/scim+json"),
+            )
+            .mount(&upstream),
+    );
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("big");
+    let rec = Recorder::start(&[
+        "--upstream",
+        &format!("{}/scim/v2", upstream.uri()),
+        "--listen",
+        "127.0.0.1:0",
+        "--out",
+        out.to_str().unwrap(),
+        "--name",
+        "big",
+        "--max-body",
+        "1000",
+    ]);
+    let (status, headers, body) = rt.block_on(async {
+        let r = reqwest::Client::new()
+            .post(format!("{}/Users?attributes=userName&x=a%20b", rec.listen))
+            .bearer_auth(TOKEN)
+            .header("X-Custom", "as-sent")
+            .header("Content-Type", "application/scim+json; charset=utf-8")
+            .body(big.clone())
+            .send()
+            .await
+            .unwrap();
+        let headers = r.headers().clone();
+        (r.status().as_u16(), headers, r.text().await.unwrap())
+    });
+    assert_eq!(status, 201);
+    assert_eq!(headers["x-upstream"], "kept");
+    assert_eq!(headers["etag"], "W/\"7\"");
+    assert_eq!(headers["content-type"], "application/scim+json");
+    assert_eq!(body, big, "the answer's body reached the client whole");
+    let got = rt.block_on(upstream.received_requests()).unwrap();
+    assert_eq!(got.len(), 1);
+    let r = &got[0];
+    assert_eq!(r.method.as_str(), "POST");
+    assert_eq!(r.url.path(), "/scim/v2/Users");
+    assert_eq!(r.url.query(), Some("attributes=userName&x=a%20b"));
+    assert_eq!(
+        r.headers["authorization"],
+        format!("Bearer {TOKEN}").as_str()
+    );
+    assert_eq!(r.headers["x-custom"], "as-sent");
+    assert_eq!(
+        r.headers["content-type"],
+        "application/scim+json; charset=utf-8"
+    );
+    assert_eq!(
+        r.body,
+        big.as_bytes(),
+        "the request's body reached the upstream whole"
+    );
+
+    rec.signal(libc::SIGINT);
+    let (code, stdout, stderr) = rec.wait();
+    // The one exchange had a body above the cap: nothing a replay could send.
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains(
+            "POST /Users was left out: its body is not JSON (or was cut at the recording cap)"
+        ),
+        "{stderr}"
+    );
+    assert!(!out.join("big.yaml").exists());
+}

@@ -60,10 +60,11 @@ pub fn generate(rec: &Recording, opts: &Options) -> Result<Generated, RecordErro
         g.step(&entries, i);
     }
     if g.steps.is_empty() {
-        return Err(RecordError::Empty(
-            "no SCIM request was recorded (nothing reached the proxy, or every request was dropped)"
-                .into(),
-        ));
+        return Err(RecordError::Empty(if g.notes.is_empty() {
+            "no SCIM request was recorded (did the IdP reach the listener?)".into()
+        } else {
+            g.notes.join("; ")
+        }));
     }
     Ok(g.finish())
 }
@@ -73,6 +74,9 @@ struct Parsed<'a> {
     e: &'a Entry,
     /// Path segments, percent-decoded.
     segments: Vec<String>,
+    /// The first segment, spelled as RFC 7644 spells the endpoint when it is
+    /// one in any case (`users` → `Users`): for naming, never for sending.
+    endpoint: String,
     /// Query pairs, decoded; `None` when a name repeats (kept raw then).
     query: Option<Vec<(String, String)>>,
     req_json: Option<Value>,
@@ -132,6 +136,12 @@ impl<'a> Gen<'a> {
                     .map(percent_decode)
                     .collect();
                 let query = parse_query(&e.query);
+                let first = segments.first().map(String::as_str).unwrap_or("");
+                let endpoint = super::SCIM_ENDPOINTS
+                    .iter()
+                    .find(|c| c.eq_ignore_ascii_case(first))
+                    .map_or(first, |c| *c)
+                    .to_string();
                 let mut haystack = segments.join("/");
                 for (k, v) in query.iter().flatten() {
                     haystack.push_str(&format!(" {k}={v}"));
@@ -140,15 +150,10 @@ impl<'a> Gen<'a> {
                     haystack.push(' ');
                     haystack.push_str(&b.to_string());
                 }
-                for h in ["if-match", "if-none-match"] {
-                    if let Some(v) = e.request_header(h) {
-                        haystack.push(' ');
-                        haystack.push_str(v);
-                    }
-                }
                 Some(Parsed {
                     e,
                     segments,
+                    endpoint,
                     query,
                     req_json,
                     resp_json: e.response_body.as_ref().and_then(|b| b.json()),
@@ -194,7 +199,7 @@ impl<'a> Gen<'a> {
     fn collect_names(&mut self, entries: &[Parsed]) {
         let mut found: Vec<(String, &'static str)> = Vec::new();
         for p in entries {
-            let (Some(body), Some(endpoint)) = (&p.req_json, p.segments.first()) else {
+            let (Some(body), endpoint) = (&p.req_json, p.endpoint.as_str()) else {
                 continue;
             };
             let method = p.e.method.to_ascii_uppercase();
@@ -242,7 +247,7 @@ impl<'a> Gen<'a> {
         let p = &entries[i];
         let e = p.e;
         let method = e.method.to_ascii_uppercase();
-        let endpoint = p.segments.first().cloned().unwrap_or_default();
+        let endpoint = p.endpoint.clone();
         let kind = resource_kind(&endpoint);
         let mut comments = vec![format!(
             "recorded {}, answered {}",
@@ -357,7 +362,11 @@ impl<'a> Gen<'a> {
         if !headers.is_empty() {
             request.push(("headers".into(), Node::Map(headers)));
         }
-        let step_base = step_name(&method, &p.segments, has_filter, p.req_json.as_ref());
+        let mut naming = p.segments.clone();
+        if let Some(first) = naming.first_mut() {
+            first.clone_from(&endpoint);
+        }
+        let step_base = step_name(&method, &naming, has_filter, p.req_json.as_ref());
         let name = self.fresh_step(&step_base);
         if let Some(body) = p.req_json.clone() {
             let mut body = body;
@@ -442,7 +451,12 @@ impl<'a> Gen<'a> {
         if let Some((tag, source)) = etag
             && ok
             && lookup(&self.etags, &tag).is_none()
-            && used_later(entries, i, &tag)
+            && entries[i + 1..].iter().any(|p| {
+                ["If-Match", "If-None-Match"].iter().any(|h| {
+                    p.e.request_header(h)
+                        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag))
+                })
+            })
         {
             let var = self.fresh_var("etag");
             captures.push((var.clone(), source));
@@ -1546,6 +1560,53 @@ mod tests {
         assert!(matches!(e, RecordError::SecretInOutput { .. }), "{e}");
         assert!(!e.to_string().contains("tenant-token"));
         assert!(!layout.suite_file.exists());
+    }
+
+    #[test]
+    fn versions_and_lower_case_endpoints_are_linked_too() {
+        let mut rec = entra_recording();
+        let mut create = entry(
+            "POST",
+            "/users",
+            "",
+            Some(json!({"userName": "bob@x.example"})),
+            201,
+            Some(user("u-5555-6666")),
+        );
+        create
+            .response_headers
+            .push(("ETag".into(), "W/\"1\"".into()));
+        let mut put = entry(
+            "PUT",
+            "/users/u-5555-6666",
+            "",
+            Some(json!({"id": "u-5555-6666", "userName": "bob@x.example"})),
+            200,
+            Some(user("u-5555-6666")),
+        );
+        put.request_headers
+            .push(("If-Match".into(), "W/\"1\"".into()));
+        rec.entries = vec![create, put];
+        let g = generate(&rec, &opts(100_000)).unwrap();
+        let suite = crate::suite::load_str(std::path::Path::new("x.yaml"), &g.yaml)
+            .unwrap_or_else(|e| panic!("{e:?}\n{}", g.yaml));
+        assert_eq!(suite.requires, vec![crate::suite::Capability::Etag]);
+        let create = &suite.steps[0];
+        assert_eq!(create.name, "create-user");
+        let vars: Vec<&str> = create.captures.iter().map(|c| c.var.as_str()).collect();
+        assert_eq!(vars, vec!["etag", "userId"]);
+        let put = &suite.steps[1];
+        assert_eq!(put.name, "replace-user");
+        assert_eq!(put.request.path, "/users/{{userId}}");
+        assert_eq!(
+            put.request.headers,
+            vec![("If-Match".to_string(), "{{etag}}".to_string())]
+        );
+        let body = put.request.body.as_ref().unwrap();
+        assert_eq!(
+            body,
+            &json!({"id": "{{userId}}", "userName": "{{userName}}"})
+        );
     }
 
     #[test]
