@@ -299,13 +299,15 @@ async fn forward(
             headers.append(k.clone(), v.clone());
         }
     }
-    if let Some(host) = parts.headers.get("host").and_then(|h| h.to_str().ok()) {
-        // How the IdP names this server in bodies (`$ref`s): through a tunnel
-        // it may be https even when we listen on http.
-        let mut urls = lock(&st.base_urls);
-        for scheme in ["https", "http"] {
-            urls.insert(format!("{scheme}://{host}{}", st.base_path));
-            urls.insert(format!("{scheme}://{host}"));
+    // How the IdP names this server in bodies (`$ref`s): the Host it called,
+    // or the one a tunnel says it called; https even when we listen on http.
+    for name in ["host", "x-forwarded-host"] {
+        if let Some(host) = parts.headers.get(name).and_then(|h| h.to_str().ok()) {
+            let mut urls = lock(&st.base_urls);
+            for scheme in ["https", "http"] {
+                urls.insert(format!("{scheme}://{host}{}", st.base_path));
+                urls.insert(format!("{scheme}://{host}"));
+            }
         }
     }
     let (query, removed) = secrets::clean_query(raw_query);
