@@ -105,7 +105,7 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 
 /// Where `body_file` paths resolve: the `fixtures/` folder beside the
 /// `suites/` folder a suite lives in, else the suite's own folder.
-fn fixtures_root(suite_file: &Path) -> PathBuf {
+pub fn fixtures_root(suite_file: &Path) -> PathBuf {
     let dir = suite_file.parent().unwrap_or(Path::new("."));
     for anc in dir.ancestors() {
         if anc.file_name().is_some_and(|n| n == "suites")
