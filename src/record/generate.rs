@@ -101,6 +101,10 @@ struct Gen<'a> {
     needs_password: bool,
     requires: BTreeSet<&'static str>,
     client: Client,
+    /// Templated path → the writes to it since it was last read: the next
+    /// read of that path depends on them (skipped, not failed, when a write
+    /// was refused on replay).
+    writes: std::collections::HashMap<String, Vec<String>>,
 }
 
 impl<'a> Gen<'a> {
@@ -181,6 +185,7 @@ impl<'a> Gen<'a> {
             needs_password: false,
             requires: BTreeSet::new(),
             client,
+            writes: std::collections::HashMap::new(),
         };
         (g, entries)
     }
@@ -540,13 +545,27 @@ impl<'a> Gen<'a> {
         // ---- the step
         let why = self.why(&step_base, &method, kind.as_deref(), p, captures.is_empty());
         let mut step = vec![
-            ("name".to_string(), Node::str(name)),
+            ("name".to_string(), Node::str(name.clone())),
             ("why".to_string(), Node::Text(why)),
             ("request".to_string(), Node::Map(request)),
             ("expect".to_string(), Node::Map(expect)),
         ];
         if !captures.is_empty() {
             step.push(("capture".into(), Node::Map(captures)));
+        }
+        match method.as_str() {
+            "PATCH" | "PUT" | "DELETE" => self
+                .writes
+                .entry(path.clone())
+                .or_default()
+                .push(name.clone()),
+            "GET" => {
+                if let Some(w) = self.writes.remove(&path).filter(|w| !w.is_empty()) {
+                    let list = w.into_iter().map(|n| (Vec::new(), Node::str(n))).collect();
+                    step.push(("depends_on".into(), Node::Seq(list)));
+                }
+            }
+            _ => {}
         }
         let unfiltered_list = method == "GET" && p.segments.len() == 1 && !has_filter && !discovery;
         let snapshot = if unfiltered_list {
