@@ -1207,3 +1207,190 @@ fn the_ci_snapshot_gate_in_docs_works_as_written() {
     assert!(!stale.exists());
     assert_eq!(snap_files(&repo.path().join("snapshots/staging")), recorded);
 }
+
+// ---------------------------------------------------------------------------
+// Where files go, the reference server, review.
+
+/// A temporary folder with the two shape suites.
+fn shape_suites() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let suites = tmp.path().join("suites");
+    std::fs::create_dir_all(&suites).expect("suites dir");
+    for name in ["shape-a", "shape-b"] {
+        std::fs::write(
+            suites.join(format!("{name}.yaml")),
+            SHAPE_SUITE.replace("NAME", name),
+        )
+        .expect("suite");
+    }
+    tmp
+}
+
+#[test]
+fn a_plain_run_writes_nothing_and_each_local_port_has_its_own_folder() {
+    let tmp = shape_suites();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let one = start_fake(&rt, Shape::default(), 1);
+    let two = start_fake(&rt, Shape::default(), 2);
+    let folder = |url: &str| {
+        let u = reqwest::Url::parse(url).expect("url");
+        format!("snapshots/127.0.0.1-{}-scim-v2", u.port().expect("port"))
+    };
+
+    let plain = run(tmp.path(), &["run", "--url", &one], false);
+    assert_eq!(plain.code, 0, "{}", plain.out);
+    assert!(!tmp.path().join("snapshots").exists(), "{}", plain.out);
+    assert_eq!(
+        plain.summary(),
+        format!(
+            "snapshots: 18 responses not compared and nothing written: there is no {} here; \
+             --update-snapshots records them there (--snapshots DIR elsewhere)",
+            folder(&one)
+        )
+    );
+
+    let rec = run(
+        tmp.path(),
+        &["run", "--url", &one, "--update-snapshots"],
+        false,
+    );
+    assert!(
+        rec.summary()
+            .ends_with(&format!("; 18 files written in {}", folder(&one))),
+        "{}",
+        rec.out
+    );
+    assert_eq!(snap_files(&tmp.path().join(folder(&one))).len(), 18);
+
+    // Another server on the same host: its own folder, not the first one's.
+    let other = run(tmp.path(), &["run", "--url", &two], false);
+    assert!(
+        other
+            .summary()
+            .contains(&format!("there is no {} here", folder(&two))),
+        "{}",
+        other.out
+    );
+    // Once recorded, a plain run compares (and writes only what changed).
+    let again = run(tmp.path(), &["run", "--url", &one], false);
+    assert_eq!(
+        again.summary(),
+        format!("snapshots ({}): 18 matched, 0 new, 0 changed", folder(&one))
+    );
+}
+
+#[test]
+fn run_embedded_twice_in_a_row_matches_every_committed_reference_snapshot() {
+    let committed = snap_files(&root().join("snapshots/reference"));
+    assert!(committed.len() > 150, "{committed:?}");
+    for _ in 0..2 {
+        let ran = run(root(), &["run", "--embedded", "--require-snapshots"], true);
+        assert_eq!(
+            ran.code, 0,
+            "re-record with `cargo run -- run --embedded --update-snapshots` if the change is \
+             intended\n{}",
+            ran.out
+        );
+        assert!(
+            ran.snapshot_failures().is_empty(),
+            "{:#?}",
+            ran.snapshot_failures()
+        );
+        assert_eq!(
+            ran.summary(),
+            format!(
+                "snapshots (snapshots/reference): {} matched, 0 new, 0 changed",
+                committed.len()
+            ),
+            "{}",
+            ran.out
+        );
+        assert!(!ran.out.contains("orphans"), "{}", ran.out);
+    }
+    assert_eq!(snap_files(&root().join("snapshots/reference")), committed);
+}
+
+#[test]
+fn pending_suggests_accepting_exactly_the_listed_files() {
+    let tmp = shape_suites();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = ["--snapshots", "snaps"];
+    let url = start_fake(&rt, Shape::default(), 1);
+    let rec = run(
+        tmp.path(),
+        &[&["run", "--url", &url][..], &dir].concat(),
+        false,
+    );
+    assert_eq!(rec.code, 0, "{}", rec.out);
+    // The server now names locations by userName: every resource changes.
+    let url = start_fake(
+        &rt,
+        Shape {
+            location_by_name: true,
+            ..Shape::default()
+        },
+        2,
+    );
+    let changed = run(
+        tmp.path(),
+        &[&["run", "--url", &url][..], &dir].concat(),
+        false,
+    );
+    assert_eq!(changed.code, 1, "{}", changed.out);
+    let pending_before = changed
+        .steps()
+        .values()
+        .filter(|(_, d, _)| d.is_some())
+        .count();
+    assert!(pending_before >= 8, "{}", changed.out);
+
+    let bin = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_scimitar"))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("scimitar");
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    // A name ending in .snap.new is that file only, not one in `shape-a`.
+    let none = bin(&[
+        "snapshots",
+        "pending",
+        "--snapshots",
+        "snaps",
+        "a/get-ada.snap.new",
+    ]);
+    assert!(none.starts_with("no pending snapshots"), "{none}");
+    let listed = bin(&[
+        "snapshots",
+        "pending",
+        "--snapshots",
+        "snaps",
+        "shape-a/get-ada",
+    ]);
+    assert!(
+        listed.starts_with("changed: snaps/shape-a/get-ada.snap.new\n"),
+        "{listed}"
+    );
+    assert!(
+        listed.ends_with(
+            "1 pending; accept exactly these with\n  scimitar snapshots accept --snapshots snaps shape-a/get-ada.snap.new\nor reject them with `reject` in place of `accept`\n"
+        ),
+        "{listed}"
+    );
+    let accepted = bin(&[
+        "snapshots",
+        "accept",
+        "--snapshots",
+        "snaps",
+        "shape-a/get-ada.snap.new",
+    ]);
+    assert!(accepted.ends_with("\n1 accepted\n"), "{accepted}");
+    let rest = bin(&["snapshots", "pending", "--snapshots", "snaps"]);
+    assert!(
+        rest.contains(&format!("\n{} pending;", pending_before - 1)),
+        "{rest}"
+    );
+    assert!(!rest.contains("shape-a/get-ada.snap.new"), "{rest}");
+}
