@@ -872,17 +872,9 @@ steps:
 /// Records `shape` against one fresh fake, re-runs against others, and
 /// requires zero differences; the fakes' raw answers did differ.
 fn assert_stable(shape: Shape) {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let suites = tmp.path().join("suites");
-    std::fs::create_dir_all(&suites).expect("suites dir");
-    // Two suites at once, so ids from one counter interleave differently.
-    for name in ["shape-a", "shape-b"] {
-        std::fs::write(
-            suites.join(format!("{name}.yaml")),
-            SHAPE_SUITE.replace("NAME", name),
-        )
-        .expect("suite");
-    }
+    // Two suites at once (--jobs 2), so ids from one counter interleave
+    // differently on every run.
+    let tmp = shape_suites();
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     // Record once (plain run), then compare as CI would.
     let go = |seed: u64, ci: bool| {
@@ -1211,7 +1203,7 @@ fn the_ci_snapshot_gate_in_docs_works_as_written() {
 // ---------------------------------------------------------------------------
 // Where files go, the reference server, review.
 
-/// A temporary folder with the two shape suites.
+/// A temporary folder with two copies of the shape suite.
 fn shape_suites() -> tempfile::TempDir {
     let tmp = tempfile::tempdir().expect("tempdir");
     let suites = tmp.path().join("suites");
