@@ -51,6 +51,9 @@ pub struct Volatiles {
 pub struct Redactor {
     vol: Volatiles,
     origin: Option<String>,
+    /// The prefix and the run id in any case: suites send them upper-cased
+    /// too (`{{userNameUpper}}`), and servers echo what they were sent.
+    run_names: Vec<(Regex, &'static str)>,
     /// Id value (already normalised) → token number.
     ids: HashMap<String, usize>,
 }
@@ -103,9 +106,19 @@ impl Redactor {
             .ok()
             .map(|u| u.origin().ascii_serialization())
             .filter(|o| o.contains("://"));
+        let run_names = [(&vol.prefix, "[prefix]"), (&vol.run_id, "[run_id]")]
+            .into_iter()
+            .filter(|(v, _)| !v.is_empty())
+            .filter_map(|(v, token)| {
+                Regex::new(&format!("(?i){}", regex::escape(v)))
+                    .ok()
+                    .map(|r| (r, token))
+            })
+            .collect();
         Redactor {
             vol,
             origin,
+            run_names,
             ids: HashMap::new(),
         }
     }
@@ -191,8 +204,11 @@ impl Redactor {
         if let Some(o) = &self.origin {
             swap(o, "[origin]");
         }
-        swap(&self.vol.prefix, "[prefix]");
-        swap(&self.vol.run_id, "[run_id]");
+        for (re, token) in &self.run_names {
+            if let std::borrow::Cow::Owned(o) = re.replace_all(&out, *token) {
+                out = o;
+            }
+        }
         out
     }
 
@@ -584,6 +600,19 @@ mod tests {
             json!({"id": "user-000123", "detail": "user-000123 not found"}),
         );
         assert_eq!(out["detail"], "[id-2] not found");
+    }
+
+    #[test]
+    fn the_run_prefix_in_any_case() {
+        let mut r = Redactor::new(vol());
+        let out = canon(
+            &mut r,
+            json!({"detail": "no user SCIMITAR-AB12CD34-1-ADA@EXAMPLE.COM in run AB12cd34"}),
+        );
+        assert_eq!(
+            out["detail"],
+            "no user [prefix]-ADA@EXAMPLE.COM in run [run_id]"
+        );
     }
 
     #[test]
