@@ -4,7 +4,8 @@
 //! canonical, redacted text ([`redact`]) and compared with
 //! `<dir>/<suite>/<step>.snap` ([`file`], insta's format). A difference fails
 //! the step with a unified diff; [`review`] lists, accepts and rejects the
-//! pending `.snap.new` files.
+//! pending `.snap.new` files and finds orphans. Without a folder to use
+//! ([`Mode::Off`]) nothing is compared or written.
 
 pub mod file;
 pub mod redact;

@@ -172,6 +172,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn orphans_are_snapshots_no_step_declares() {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("s.yaml");
+        std::fs::write(
+            &suite,
+            "name: s\nidp: rfc\nsteps:\n  - name: kept\n    snapshot: true\n    request: { method: GET, path: /Users }\n  - name: none\n    request: { method: GET, path: /Users }\n",
+        )
+        .unwrap();
+        let suites = crate::suite::load_paths(&[suite]).unwrap();
+        let snaps = dir.path().join("snaps");
+        let h = file::Header::default();
+        for f in [
+            "s/kept.snap",
+            "s/none.snap",
+            "s/old.snap.new",
+            "gone/x.snap",
+        ] {
+            file::write(&snaps.join(f), &file::render(&h, "x")).unwrap();
+        }
+        let rel = |v: Vec<PathBuf>| -> Vec<String> { v.iter().map(|p| rel(&snaps, p)).collect() };
+        assert_eq!(
+            rel(orphans(&snaps, &suites, OrphanScope::All).unwrap()),
+            ["gone/x.snap", "s/none.snap", "s/old.snap.new"]
+        );
+        // A run of some suites says nothing of other suites' folders.
+        assert_eq!(
+            rel(orphans(&snaps, &suites, OrphanScope::TheseSuites).unwrap()),
+            ["s/none.snap", "s/old.snap.new"]
+        );
+        remove_orphan(&snaps.join("gone/x.snap")).unwrap();
+        assert!(!snaps.join("gone").exists());
+    }
+
+    #[test]
     fn accept_and_reject_move_the_right_files() {
         let dir = tempfile::tempdir().unwrap();
         let h = file::Header::default();
