@@ -2,13 +2,11 @@
 //! a fresh one, see exactly a changed attribute, CI mode, review commands,
 //! and the committed reference-server snapshots.
 
-mod support;
-
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, Request, ResponseTemplate};
 

@@ -1,10 +1,8 @@
 //! Compatibility reports (`--report FILE.md|FILE.html`), the console
 //! summary, `--quiet`, and the built-in suites, end to end through the binary.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, ResponseTemplate};
 

@@ -1,9 +1,7 @@
 //! The binary end to end, over HTTP against wiremock fakes.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 use wiremock::Mock;
 use wiremock::matchers::{method, path};
 

@@ -4,18 +4,16 @@
 //! match"), and they catch servers that break an IdP — each fault injected by
 //! a small proxy in front of the reference server.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::support::*;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use serde_json::{Value, json};
-use support::*;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
