@@ -1,6 +1,9 @@
 //! Shared test support: a small stateful SCIM fake on wiremock, temporary
-//! suite folders, and a way to run the scimitar binary.
+//! suite folders, a way to run the scimitar binary, and the
+//! fault-injecting proxy (`proxy`).
 #![allow(dead_code)]
+
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -10,6 +13,19 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub const SCIM: &str = "application/scim+json";
+
+/// Steps per shipped IdP suite; a changed suite must update this on purpose.
+pub const IDP_SUITES: [(&str, usize); 9] = [
+    ("entra-users", 30),
+    ("entra-groups", 17),
+    ("entra-legacy-users", 31),
+    ("entra-legacy-groups", 15),
+    ("okta-users", 16),
+    ("okta-group-push", 15),
+    ("okta-spec-test", 15),
+    ("okta-aiw-users", 9),
+    ("okta-aiw-groups", 9),
+];
 
 /// A users-only SCIM fake: create, get, list, delete, with discovery.
 pub struct Fake {
