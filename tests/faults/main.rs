@@ -259,10 +259,16 @@ fn main() {
     if args.test_threads.is_none() && std::env::var_os("RUST_TEST_THREADS").is_none() {
         args.test_threads = Some(4);
     }
+    let mut names = std::collections::HashSet::new();
     let trials = rfc::cases()
         .into_iter()
         .chain(idp::cases())
-        .map(|c| Trial::test(c.name(), move || c.check()))
+        .map(|c| {
+            let name = c.name();
+            // Two faults described alike could not be run one at a time.
+            assert!(names.insert(name.clone()), "two faults are named {name}");
+            Trial::test(name, move || c.check())
+        })
         .collect();
     libtest_mimic::run(&args, trials).exit();
 }
