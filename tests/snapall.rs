@@ -1028,6 +1028,7 @@ fn staging(rt: &tokio::runtime::Runtime) -> (scimitar::server::RunningServer, St
             ([127, 0, 0, 1], 0).into(),
             scimitar::server::ServerConfig {
                 token: Some(TOKEN.into()),
+                ..Default::default()
             },
         )
         .await
