@@ -1065,6 +1065,9 @@ impl<'a> Gen<'a> {
             }
             if any {
                 put_value(&mut body, &top, v);
+                if top_ro {
+                    covered.push(top);
+                }
             }
         }
         if checks.is_empty() {
