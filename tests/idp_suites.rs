@@ -371,7 +371,7 @@ fn faulty(fault: Fault) -> Faulty {
     let (url, server) = rt.block_on(async {
         let upstream = scimitar::server::spawn(
             ([127, 0, 0, 1], 0).into(),
-            scimitar::server::ServerConfig { token: None },
+            scimitar::server::ServerConfig::default(),
         )
         .await
         .expect("reference server");

@@ -1642,6 +1642,7 @@ async fn start(fault: Option<Fault>) -> (String, RunningServer) {
         addr,
         ServerConfig {
             token: Some(TOKEN.into()),
+            ..Default::default()
         },
     )
     .await
