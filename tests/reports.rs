@@ -208,7 +208,7 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     );
     assert!(
         md.contains(
-            "Compatible with: Okta (OIN, PATCH). Not compatible with: Microsoft Entra ID (aadOptscim062020), Okta (AIW, PUT). Not tested: Microsoft Entra ID (legacy dialect), RFC 7643/7644."
+            "Compatible with: Okta (OIN, PATCH). Not compatible with: Microsoft Entra ID (aadOptscim062020), Okta (AIW, PUT). Not tested: Microsoft Entra ID (legacy dialect), RFC 7643/7644, Generated from /Schemas."
         ),
         "{md}"
     );
