@@ -60,7 +60,7 @@ fn excluded(args: &RunArgs, suites: &[Suite]) -> HashSet<(String, String)> {
 /// `scimitar run`
 pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     let test_args = args.test_args();
-    let suites = load_suites(&args.suite)?;
+    let mut suites = load_suites(&args.suite)?;
     if args.list {
         let trials = suites
             .iter()
@@ -77,11 +77,6 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         return Err(CmdError::Usage("--jobs must be at least 1".into()));
     }
     report_formats(args)?;
-    let selection = selection(&test_args, &suites);
-    let every_step = selection
-        .as_ref()
-        .is_none_or(|sel| sel.len() == suites.iter().map(|s| s.steps.len()).sum::<usize>());
-    let all_suites = suites.clone();
 
     // The target: exactly one of --url/SCIM_URL and --embedded; never a silent green run.
     let embedded = if args.embedded {
@@ -121,6 +116,14 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     if let Some(note) = &caps.note {
         eprintln!("note: {note}");
     }
+    if super::schema_suite::wanted(&args.suite) {
+        suites.extend(super::schema_suite::generated(&client, &caps, rt)?);
+    }
+    let selection = selection(&test_args, &suites);
+    let every_step = selection
+        .as_ref()
+        .is_none_or(|sel| sel.len() == suites.iter().map(|s| s.steps.len()).sum::<usize>());
+    let all_suites = suites.clone();
 
     let cancel = Arc::new(AtomicBool::new(false));
     let snapshots = Arc::new(snapshot_store(args, &base));
