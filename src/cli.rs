@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+// Until src/cmd/ is the binary's (issue 12); it uses `scimitar::` paths.
+#[path = "cmd/load.rs"]
+pub mod load_cmd;
+
 // Kept under 80 columns: clap wraps help text to the terminal's width.
 const MAIN_EXAMPLES: &str = "Examples:
   scimitar run --embedded
@@ -49,6 +53,9 @@ pub enum Command {
     Snapshots(crate::snapshot::args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
+    /// Entra-style initial sync at scale: latency, throttling, the gallery's 25 requests/s.
+    #[command(after_help = load_cmd::LOAD_EXAMPLES)]
+    Load(Box<load_cmd::LoadArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         Command::Snapshots(args) => scimitar::snapshot::review::command(args)
             .map_err(|e| app::StartError::Io(e.to_string())),
         Command::Cleanup(args) => scimitar::cleanup::command(args, &rt),
+        Command::Load(args) => scimitar::cli::load_cmd::command(args, &rt),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             use std::io::Write;
