@@ -1,8 +1,13 @@
+//! The `scimitar` binary: the command layer over the library.
+
+mod cmd;
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use scimitar::app::{self, EXIT_CANNOT_START};
-use scimitar::cli::{Cli, Command};
+
+use cmd::EXIT_CANNOT_START;
+use cmd::cli::Cli;
 
 fn main() -> ExitCode {
     // Any panic left is a bug: say so in one line and exit 2, never a backtrace dump.
@@ -34,34 +39,11 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CANNOT_START);
         }
     };
-    let result = match &cli.command {
-        Command::Run(args) => app::run(args, &rt),
-        Command::List(args) => app::list(args),
-        Command::Serve(args) => app::serve(args, &rt),
-        Command::Snapshots(args) => scimitar::snapshot::review::command(args)
-            .map_err(|e| app::StartError::Io(e.to_string())),
-        Command::Cleanup(args) => scimitar::cleanup::command(args, &rt),
-        Command::Load(args) => scimitar::cli::load_cmd::command(args, &rt),
-        Command::Completions { shell } => {
-            use clap::CommandFactory;
-            use std::io::Write;
-            let mut script = Vec::new();
-            clap_complete::generate(*shell, &mut Cli::command(), "scimitar", &mut script);
-            // A closed pipe (`| head`) is the reader's choice, not an error.
-            match std::io::stdout().write_all(&script) {
-                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-                    eprintln!("error: cannot write the completions: {e}");
-                    Ok(ExitCode::from(EXIT_CANNOT_START))
-                }
-                _ => Ok(ExitCode::SUCCESS),
-            }
-        }
-    };
-    match result {
+    match cmd::dispatch(&cli, &rt) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(EXIT_CANNOT_START)
+            e.exit_code()
         }
     }
 }

@@ -5,7 +5,6 @@ use serde_json::Value;
 
 use crate::http::Exchange;
 use crate::scim::urn;
-use crate::suite::CheckKind;
 
 /// One way a response breaks a check.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,37 +20,125 @@ fn problem(rfc: &'static str, message: impl Into<String>) -> Problem {
     }
 }
 
+/// A named check a step can ask for in `expect.check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    ScimResource,
+    ListResponse,
+    ScimError,
+    MediaType,
+    Location,
+    Etag,
+}
+
+/// One row of the check table.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckDef {
+    pub kind: CheckKind,
+    /// The name suites use.
+    pub name: &'static str,
+    /// The RFC section it enforces, for messages and reports.
+    pub rfc: &'static str,
+    /// What it checks, in one line.
+    pub summary: &'static str,
+    run: fn(&Exchange) -> Vec<Problem>,
+}
+
+/// Every named check. To add one: a `CheckKind` variant, a row here, and its
+/// function below; the suite loader and the README's list read this table.
+pub const CHECKS: &[CheckDef] = &[
+    CheckDef {
+        kind: CheckKind::ScimResource,
+        name: "scim-resource",
+        rfc: "RFC 7643 §3",
+        summary: "a SCIM resource: schemas, id, meta",
+        run: |ex| json_or(CheckKind::ScimResource, ex, |v| resource(v, "the resource")),
+    },
+    CheckDef {
+        kind: CheckKind::ListResponse,
+        name: "list-response",
+        rfc: "RFC 7644 §3.4.2",
+        summary: "a ListResponse: schemas, totalResults, Resources, paging fields",
+        run: |ex| json_or(CheckKind::ListResponse, ex, list_response),
+    },
+    CheckDef {
+        kind: CheckKind::ScimError,
+        name: "scim-error",
+        rfc: "RFC 7644 §3.12",
+        summary: "a SCIM error: schemas, status matching the HTTP status, scimType",
+        run: |ex| {
+            let status = ex.response.status;
+            json_or(CheckKind::ScimError, ex, |v| scim_error(v, status))
+        },
+    },
+    CheckDef {
+        kind: CheckKind::MediaType,
+        name: "media-type",
+        rfc: "RFC 7644 §3.1",
+        summary: "Content-Type application/scim+json",
+        run: |ex| media_type(ex.response.header("content-type")),
+    },
+    CheckDef {
+        kind: CheckKind::Location,
+        name: "location",
+        rfc: "RFC 7644 §3.3",
+        summary: "a Location header matching meta.location",
+        run: location,
+    },
+    CheckDef {
+        kind: CheckKind::Etag,
+        name: "etag",
+        rfc: "RFC 7644 §3.14",
+        summary: "an ETag header matching meta.version",
+        run: etag,
+    },
+];
+
+impl CheckKind {
+    /// Every check, in table order.
+    pub const ALL: [CheckKind; 6] = [
+        CheckKind::ScimResource,
+        CheckKind::ListResponse,
+        CheckKind::ScimError,
+        CheckKind::MediaType,
+        CheckKind::Location,
+        CheckKind::Etag,
+    ];
+
+    /// This check's row of [`CHECKS`].
+    pub fn def(self) -> &'static CheckDef {
+        CHECKS
+            .iter()
+            .find(|d| d.kind == self)
+            .expect("every CheckKind has a row in CHECKS")
+    }
+
+    /// The name suites use.
+    pub fn name(self) -> &'static str {
+        self.def().name
+    }
+
+    /// The check with this name.
+    pub fn from_name(name: &str) -> Option<CheckKind> {
+        CHECKS.iter().find(|d| d.name == name).map(|d| d.kind)
+    }
+}
+
 /// The RFC section a check enforces, for messages and reports.
 pub fn rfc_section(kind: CheckKind) -> &'static str {
-    match kind {
-        CheckKind::ScimResource => "RFC 7643 §3",
-        CheckKind::ListResponse => "RFC 7644 §3.4.2",
-        CheckKind::ScimError => "RFC 7644 §3.12",
-        CheckKind::MediaType => "RFC 7644 §3.1",
-        CheckKind::Location => "RFC 7644 §3.3",
-        CheckKind::Etag => "RFC 7644 §3.14",
-    }
+    kind.def().rfc
 }
 
 /// Runs one check against an exchange.
 pub fn run(kind: CheckKind, ex: &Exchange) -> Vec<Problem> {
-    let body = ex.response.json.as_ref();
-    match kind {
-        CheckKind::ScimResource => match body {
-            Some(v) => resource(v, "the resource"),
-            None => vec![no_json(kind, ex)],
-        },
-        CheckKind::ListResponse => match body {
-            Some(v) => list_response(v),
-            None => vec![no_json(kind, ex)],
-        },
-        CheckKind::ScimError => match body {
-            Some(v) => scim_error(v, ex.response.status),
-            None => vec![no_json(kind, ex)],
-        },
-        CheckKind::MediaType => media_type(ex.response.header("content-type")),
-        CheckKind::Location => location(ex),
-        CheckKind::Etag => etag(ex),
+    (kind.def().run)(ex)
+}
+
+/// Runs `f` on the JSON body, or reports that there is none.
+fn json_or(kind: CheckKind, ex: &Exchange, f: impl FnOnce(&Value) -> Vec<Problem>) -> Vec<Problem> {
+    match ex.response.json.as_ref() {
+        Some(v) => f(v),
+        None => vec![no_json(kind, ex)],
     }
 }
 
@@ -306,6 +393,21 @@ fn etag(ex: &Exchange) -> Vec<Problem> {
             format!("ETag header {h} differs from meta.version {v}"),
         )],
         _ => vec![],
+    }
+}
+
+#[cfg(test)]
+mod table_tests {
+    use super::*;
+
+    #[test]
+    fn every_check_has_exactly_one_row() {
+        for k in CheckKind::ALL {
+            assert_eq!(CHECKS.iter().filter(|d| d.kind == k).count(), 1, "{k:?}");
+            assert_eq!(CheckKind::from_name(k.name()), Some(k));
+            assert!(k.def().rfc.starts_with("RFC "), "{k:?} cites no RFC");
+        }
+        assert_eq!(CHECKS.len(), CheckKind::ALL.len());
     }
 }
 

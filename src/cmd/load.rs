@@ -1,9 +1,6 @@
 //! `scimitar load`: the command layer over [`scimitar::load`]: flags, the
 //! target and credentials (as for `run`), Ctrl-C, progress, the report and
 //! the exit code.
-//!
-//! Paths go through `scimitar::` so this file compiles in the library today
-//! and in the binary's `cmd` module later.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,10 +11,12 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use scimitar::app::{self, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, StartError};
-use scimitar::cli::ConnArgs;
 use scimitar::http::{Auth, Client};
 use scimitar::load::{self, Live, LoadConfig, report};
+
+use super::cli::ConnArgs;
+use super::signals::StopSignals;
+use super::{CmdError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, conn};
 
 pub const LOAD_EXAMPLES: &str = "Examples:
   scimitar load --embedded --users 10000
@@ -98,7 +97,7 @@ fn parse_ms(s: &str) -> Result<f64, String> {
 }
 
 /// `scimitar load`
-pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, StartError> {
+pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     let config = LoadConfig {
         users: args.users,
         groups: args.groups,
@@ -112,7 +111,7 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
     };
     if let Some(path) = &args.export_locust {
         std::fs::write(path, load::locust::locustfile(&config))
-            .map_err(|e| StartError::Io(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| CmdError::Io(format!("cannot write {}: {e}", path.display())))?;
         println!(
             "wrote {}: SCIM_TOKEN=… locust -f {} --host URL --headless -u {} -r {} -t 5m",
             path.display(),
@@ -125,7 +124,7 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
     if let Some(r) = args.max_error_rate
         && !(0.0..=1.0).contains(&r)
     {
-        return Err(StartError::Usage(
+        return Err(CmdError::Usage(
             "--max-error-rate is a share between 0 and 1 (0.01 = 1%)".into(),
         ));
     }
@@ -144,21 +143,21 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
                     token: Some(token.clone()),
                 },
             ))
-            .map_err(|e| StartError::Io(format!("cannot start the embedded server: {e}")))?;
+            .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
         Some((server, token))
     } else {
         None
     };
     let (base, auth) = match (&embedded, &args.conn.url) {
         (Some((server, token)), _) => (server.base_url.clone(), Auth::Bearer(token.clone())),
-        (None, Some(url)) => (url.clone(), app::auth(&args.conn)?),
+        (None, Some(url)) => (url.clone(), conn::auth(&args.conn)?),
         (None, None) => {
-            return Err(StartError::Usage(
+            return Err(CmdError::Usage(
                 "no target: give --url URL (or set SCIM_URL), or --embedded for the built-in reference server".into(),
             ));
         }
     };
-    let mut http = app::http_config(&args.conn, &base, auth)?;
+    let mut http = conn::http_config(&args.conn, &base, auth)?;
     // The load driver paces 429s itself (every worker pauses), counts each
     // timeout, and keeps a connection per worker.
     http.max_retries = 0;
@@ -175,7 +174,9 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
     let live = Arc::new(Live::default());
     let progress = (!args.quiet).then(|| Progress::start(rt, live.clone()));
     let result = rt.block_on(async {
-        let watcher = tokio::spawn(watch_signals(cancel.clone(), cleanup_hint.clone()));
+        // Listen before the first request, so no signal finds the default handler.
+        let signals = StopSignals::new();
+        let watcher = tokio::spawn(watch_signals(signals, cancel.clone(), cleanup_hint.clone()));
         let r = load::run(client.clone(), config, cancel.clone(), live).await;
         watcher.abort();
         r
@@ -186,12 +187,12 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
     if let Some((server, _)) = embedded {
         rt.block_on(server.shutdown());
     }
-    let report = result.map_err(|e| StartError::Usage(e.to_string()))?;
+    let report = result.map_err(|e| CmdError::Usage(e.to_string()))?;
     let checked = thresholds.check(&report);
     print!("{}", report::text(&report, &checked, &cleanup_hint));
     if let Some(path) = &args.json {
         std::fs::write(path, report::json(&report, &checked))
-            .map_err(|e| StartError::Io(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| CmdError::Io(format!("cannot write {}: {e}", path.display())))?;
     }
     if report.interrupted {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
@@ -201,44 +202,17 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
 }
 
 /// First Ctrl-C (or SIGTERM): stop sending new work, clean up. Second: quit.
-async fn watch_signals(cancel: Arc<AtomicBool>, cleanup_hint: String) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        for n in 0.. {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
-            }
-            if n == 0 {
-                eprintln!(
-                    "\ninterrupted: no new requests; finishing the ones in flight, then deleting what this run created (press Ctrl-C again to quit at once)"
-                );
-                cancel.store(true, Ordering::SeqCst);
-            } else {
-                eprintln!(
-                    "interrupted again: quitting without cleanup; `{cleanup_hint}` removes what this run created"
-                );
-                std::process::exit(EXIT_INTERRUPTED as i32);
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            cancel.store(true, Ordering::SeqCst);
-        }
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted again: `{cleanup_hint}` removes what this run created");
-            std::process::exit(EXIT_INTERRUPTED as i32);
-        }
-    }
+async fn watch_signals(mut signals: StopSignals, cancel: Arc<AtomicBool>, cleanup_hint: String) {
+    signals.recv().await;
+    eprintln!(
+        "\ninterrupted: no new requests; finishing the ones in flight, then deleting what this run created (press Ctrl-C again to quit at once)"
+    );
+    cancel.store(true, Ordering::SeqCst);
+    signals.recv().await;
+    eprintln!(
+        "interrupted again: quitting without cleanup; `{cleanup_hint}` removes what this run created"
+    );
+    std::process::exit(EXIT_INTERRUPTED as i32);
 }
 
 /// A progress bar on a terminal; a line every 10 s otherwise (CI logs).

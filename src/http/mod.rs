@@ -11,30 +11,9 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::suite::AuthMode;
+pub mod auth;
 
-/// Credentials for the target.
-#[derive(Clone, Default)]
-pub enum Auth {
-    #[default]
-    None,
-    Bearer(String),
-    Basic {
-        user: String,
-        password: String,
-    },
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never let a token reach a debug print.
-        f.write_str(match self {
-            Auth::None => "Auth::None",
-            Auth::Bearer(_) => "Auth::Bearer(***)",
-            Auth::Basic { .. } => "Auth::Basic(***)",
-        })
-    }
-}
+pub use auth::{Auth, AuthMode, Credential, CredentialError, CredentialProvider};
 
 #[derive(Clone)]
 pub struct HttpConfig {
@@ -136,6 +115,8 @@ pub enum HttpError {
     Tls { url: String, reason: String },
     #[error("not sent: the target stopped answering earlier in this run ({0})")]
     TargetDown(String),
+    #[error("cannot get credentials: {0}")]
+    Credentials(String),
     #[error("still rate limited (429 Too Many Requests) after {retries} retries; not checked")]
     RateLimited { retries: u32 },
     #[error("HTTP error talking to {url}: {reason}")]
@@ -248,22 +229,31 @@ pub(crate) fn ser_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, 
     s.serialize_f64((d.as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
 }
 
-/// Values that must never be shown.
+/// Values that must never be shown. Shared and growable: a credential
+/// provider adds each token it fetches.
 #[derive(Debug, Clone, Default)]
-pub struct Secrets(Vec<String>);
+pub struct Secrets(std::sync::Arc<std::sync::RwLock<Vec<String>>>);
 
 impl Secrets {
-    pub fn add(&mut self, s: &str) {
+    /// Never shows `s` again.
+    pub fn add(&self, s: &str) {
         // Very short values would redact ordinary text; they are still kept
         // out of recorded headers.
-        if s.len() >= 4 && !self.0.iter().any(|x| x == s) {
-            self.0.push(s.to_string());
+        if let Ok(mut v) = self.0.write()
+            && s.len() >= 4
+            && !v.iter().any(|x| x == s)
+        {
+            v.push(s.to_string());
         }
     }
 
+    /// `text` with every secret replaced by `***`.
     pub fn redact(&self, text: &str) -> String {
         let mut out = text.to_string();
-        for s in &self.0 {
+        let Ok(secrets) = self.0.read() else {
+            return "***".into();
+        };
+        for s in secrets.iter() {
             if out.contains(s.as_str()) {
                 out = out.replace(s.as_str(), "***");
             }
@@ -331,14 +321,9 @@ impl Client {
             b = b.identity(id);
         }
         let inner = b.build().map_err(|e| HttpError::Setup(chain(&e)))?;
-        let mut secrets = Secrets::default();
-        match &config.auth {
-            Auth::None => {}
-            Auth::Bearer(t) => secrets.add(t),
-            Auth::Basic { user, password } => {
-                secrets.add(password);
-                secrets.add(&base64(&format!("{user}:{password}")));
-            }
+        let secrets = Secrets::default();
+        for s in config.auth.static_secrets() {
+            secrets.add(&s);
         }
         for (_, v) in &config.headers {
             secrets.add(v);
@@ -385,7 +370,28 @@ impl Client {
         Ok(url)
     }
 
-    fn headers_for(&self, req: &Request) -> Result<HeaderMap, HttpError> {
+    /// The `Authorization` value of the run's credentials, if any.
+    async fn authorization(&self) -> Result<Option<String>, HttpError> {
+        match &self.config.auth {
+            Auth::Provider(p) => {
+                let c = p
+                    .credential()
+                    .await
+                    .map_err(|e| HttpError::Credentials(e.to_string()))?;
+                for s in &c.secrets {
+                    self.secrets.add(s);
+                }
+                Ok(Some(c.authorization))
+            }
+            other => Ok(other.static_header()),
+        }
+    }
+
+    fn headers_for(
+        &self,
+        req: &Request,
+        authorization: Option<&str>,
+    ) -> Result<HeaderMap, HttpError> {
         let mut h = HeaderMap::new();
         let mut put = |k: &str, v: &str| -> Result<(), HttpError> {
             let name = HeaderName::from_bytes(k.as_bytes())
@@ -401,13 +407,8 @@ impl Client {
         }
         match req.auth {
             AuthMode::Default => {
-                match &self.config.auth {
-                    Auth::None => {}
-                    Auth::Bearer(t) => put("authorization", &format!("Bearer {t}"))?,
-                    Auth::Basic { user, password } => put(
-                        "authorization",
-                        &format!("Basic {}", base64(&format!("{user}:{password}"))),
-                    )?,
+                if let Some(a) = authorization {
+                    put("authorization", a)?;
                 }
                 for (k, v) in &self.config.headers {
                     put(k, v)?;
@@ -439,7 +440,11 @@ impl Client {
             return Err(HttpError::TargetDown(why));
         }
         let url = self.url_for(&req.path, &req.query)?;
-        let headers = self.headers_for(req)?;
+        let authorization = match req.auth {
+            AuthMode::Default => self.authorization().await?,
+            _ => None,
+        };
+        let headers = self.headers_for(req, authorization.as_deref())?;
         let body = match &req.body {
             Some(v) => Some(serde_json::to_vec(v).map_err(|e| HttpError::Request(e.to_string()))?),
             None => None,
@@ -705,21 +710,14 @@ pub fn retry_after_value(v: &str) -> Option<Duration> {
     )
 }
 
-/// Standard base64 (for HTTP basic auth), to avoid a crate for ten lines.
-fn base64(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-    for c in b.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
+/// Percent-encodes an id for use as one path segment.
+pub fn encode_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
         }
     }
     out
@@ -727,6 +725,7 @@ fn base64(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::auth::base64;
     use super::*;
 
     #[test]
@@ -790,7 +789,7 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_everywhere_in_text() {
-        let mut s = Secrets::default();
+        let s = Secrets::default();
         s.add("s3cr3t-token");
         s.add("abc"); // too short to redact in free text
         assert_eq!(

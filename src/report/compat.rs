@@ -3,11 +3,13 @@
 //! skipped steps. Derived from a [`RunResult`] only.
 
 use super::{Counts, idp_label};
-use crate::runner::{Finding, Outcome, RunResult, StepResult, SuiteResult};
+use crate::results::{Finding, Outcome, RunResult, StepResult, SuiteResult};
 
 /// The profiles a vendor is asked about, in report order. Profiles not run
 /// are still listed, as "not tested".
-pub const KNOWN_PROFILES: [&str; 5] = ["entra", "entra-legacy", "okta", "okta-aiw", "rfc"];
+pub fn known_profiles() -> impl Iterator<Item = &'static str> {
+    crate::profile::PROFILES.iter().map(|p| p.id)
+}
 
 /// Largest body excerpt shown for a request or response, in characters.
 pub const EXCERPT_CHARS: usize = 2000;
@@ -122,7 +124,7 @@ pub fn public_target(url: &str) -> String {
 
 impl<'a> Compat<'a> {
     pub fn new(run: &'a RunResult) -> Compat<'a> {
-        let mut idps: Vec<String> = KNOWN_PROFILES.iter().map(|s| s.to_string()).collect();
+        let mut idps: Vec<String> = known_profiles().map(str::to_string).collect();
         for s in &run.suites {
             if !idps.contains(&s.idp) {
                 idps.push(s.idp.clone());
@@ -206,8 +208,8 @@ fn profile<'a>(run: &'a RunResult, idp: &str) -> Profile<'a> {
                 Outcome::Skipped => {
                     let reason = st
                         .skip_reason
-                        .clone()
-                        .unwrap_or_else(|| "no reason given".into());
+                        .as_ref()
+                        .map_or_else(|| "no reason given".into(), ToString::to_string);
                     match skipped.last_mut() {
                         Some(g) if std::ptr::eq(g.suite, *s) && g.reason == reason => {
                             g.steps.push(&st.name)

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::compat::{
     Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, location, request_excerpt, rfc_sections,
 };
-use crate::runner::RunResult;
+use crate::results::RunResult;
 
 const CSS: &str = r#"
 :root { --ok: #1a7f37; --fail: #cf222e; --warn: #9a6700; --muted: #57606a; --line: #d0d7de; --bg: #f6f8fa; }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::runner::RunResult;
+use crate::results::RunResult;
 
 /// Bumped whenever a field changes meaning or disappears.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -2,7 +2,7 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use crate::runner::{Outcome, RunResult};
+use crate::results::{Outcome, RunResult};
 
 pub fn render(run: &RunResult) -> Result<String, quick_junit::SerializeError> {
     let mut report = Report::new("scimitar");
@@ -23,7 +23,12 @@ pub fn render(run: &RunResult) -> Result<String, quick_junit::SerializeError> {
                 }
                 Outcome::Skipped => {
                     let mut c = TestCaseStatus::skipped();
-                    c.set_message(st.skip_reason.clone().unwrap_or_default());
+                    c.set_message(
+                        st.skip_reason
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
+                    );
                     c
                 }
             };
@@ -49,7 +54,7 @@ pub fn render(run: &RunResult) -> Result<String, quick_junit::SerializeError> {
     report.to_string()
 }
 
-fn first_line(st: &crate::runner::StepResult) -> String {
+fn first_line(st: &crate::results::StepResult) -> String {
     if let Some(e) = &st.error {
         return e.clone();
     }

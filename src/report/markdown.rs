@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::compat::{
     Compat, EXCERPT_CHARS, Profile, StepRef, hard_findings, location, request_excerpt, rfc_sections,
 };
-use crate::runner::RunResult;
+use crate::results::RunResult;
 
 pub fn render(run: &RunResult) -> String {
     let c = Compat::new(run);

@@ -8,7 +8,7 @@ pub mod junit;
 pub mod markdown;
 pub mod summary;
 
-use crate::runner::{Outcome, RunResult};
+use crate::results::{Outcome, RunResult};
 
 /// Counts of step outcomes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -48,26 +48,35 @@ pub fn by_idp(run: &RunResult) -> Vec<(String, Counts)> {
     out
 }
 
-/// A readable name for an IdP profile.
+/// A readable name for an IdP profile (see [`crate::profile`]).
 pub fn idp_label(idp: &str) -> &str {
-    match idp {
-        "entra" => "Microsoft Entra ID (aadOptscim062020)",
-        "entra-legacy" => "Microsoft Entra ID (legacy dialect)",
-        "okta" => "Okta (OIN, PATCH)",
-        "okta-aiw" => "Okta (AIW, PUT)",
-        "rfc" => "RFC 7643/7644",
-        other => other,
-    }
+    crate::profile::label(idp)
 }
 
-/// A compatibility report's format, chosen by the file's extension.
+/// Every output format of a run, in one place. `--junit`, `--json` and
+/// `--report FILE.md|.html` each name one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
+    /// JUnit XML, for CI test views.
+    Junit,
+    /// The run's results as versioned JSON.
+    Json,
+    /// The compatibility report in Markdown.
     Markdown,
+    /// The compatibility report as one self-contained HTML page.
     Html,
 }
 
+/// Why a report could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// quick-junit refused the document.
+    #[error("cannot render JUnit XML: {0}")]
+    Junit(#[from] quick_junit::SerializeError),
+}
+
 impl ReportFormat {
+    /// A compatibility report's format from the file's extension:
     /// `.md`/`.markdown` or `.html`/`.htm`, case-insensitive.
     pub fn from_path(path: &std::path::Path) -> Option<ReportFormat> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
@@ -78,10 +87,13 @@ impl ReportFormat {
         }
     }
 
-    pub fn render(self, run: &RunResult) -> String {
-        match self {
+    /// The report's text.
+    pub fn render(self, run: &RunResult) -> Result<String, ReportError> {
+        Ok(match self {
+            ReportFormat::Junit => junit::render(run)?,
+            ReportFormat::Json => json::render(run),
             ReportFormat::Markdown => markdown::render(run),
             ReportFormat::Html => html::render(run),
-        }
+        })
     }
 }

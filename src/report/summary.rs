@@ -3,7 +3,7 @@
 
 use super::Counts;
 use super::compat::Compat;
-use crate::runner::RunResult;
+use crate::results::RunResult;
 
 pub fn render(run: &RunResult) -> String {
     let c = Compat::new(run);

@@ -2,9 +2,9 @@
 
 use serde_json::Value;
 
-use super::result::Finding;
 use crate::check;
 use crate::http::Exchange;
+use crate::results::Finding;
 use crate::suite::template::Vars;
 use crate::suite::{BodyRule, Expectation};
 

@@ -1,8 +1,9 @@
 //! One run: discovery, then each selected suite's steps in order (suites
-//! concurrently), then cleanup of everything the suite created.
+//! concurrently), then cleanup of everything the suite created. Results are
+//! emitted as [`Event`]s while the run goes and returned whole at the end.
 
 pub mod assert;
-pub mod result;
+pub mod discovery;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -11,130 +12,38 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::http::{Client, Exchange, HttpError, Request};
+use crate::events::{Event, EventSink, StepHook, SuiteHook};
+use crate::http::{Client, Exchange, HttpError, Request, encode_segment};
+use crate::results::{
+    CleanupResult, Finding, Outcome, RunResult, SkipReason, StepResult, SuiteResult,
+};
 use crate::suite::template::{Vars, as_text};
 use crate::suite::{Capability, CaptureSource, Step, Suite};
-pub use result::*;
+pub use discovery::{Capabilities, discover};
 
-/// What the server says it supports; `None` where it did not say.
-#[derive(Debug, Clone, Default)]
-pub struct Capabilities {
-    values: Vec<(Capability, Option<bool>)>,
-    /// Why discovery learned nothing, if it did not.
-    pub note: Option<String>,
-}
-
-impl Capabilities {
-    pub fn get(&self, c: Capability) -> Option<bool> {
-        self.values
-            .iter()
-            .find(|(k, _)| *k == c)
-            .and_then(|(_, v)| *v)
-    }
-
-    pub fn set(&mut self, c: Capability, v: Option<bool>) {
-        self.values.retain(|(k, _)| *k != c);
-        self.values.push((c, v));
-    }
-
-    /// Why a suite needing `requires` cannot run here, if it cannot.
-    /// Unknown capabilities are assumed present: a missing answer is a
-    /// finding for the discovery suites, not a reason to test less.
-    pub fn unmet(&self, requires: &[Capability]) -> Option<String> {
-        let missing: Vec<String> = requires
-            .iter()
-            .filter(|c| self.get(**c) == Some(false))
-            .map(|c| c.to_string())
-            .collect();
-        (!missing.is_empty()).then(|| {
-            format!(
-                "the server does not support {} (per /ServiceProviderConfig and /ResourceTypes)",
-                missing.join(", ")
-            )
-        })
-    }
-}
-
-/// Reads `/ServiceProviderConfig` and `/ResourceTypes` once for the run. Only
-/// a failure to reach the server is an error.
-pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
-    let mut caps = Capabilities::default();
-    let spc = client
-        .send(&Request::new(
-            reqwest::Method::GET,
-            "/ServiceProviderConfig",
-        ))
-        .await?;
-    match (&spc.response.json, spc.response.status) {
-        (Some(v), 200) => {
-            let flag = |k: &str| {
-                v.get(k)
-                    .and_then(|o| o.get("supported"))
-                    .and_then(Value::as_bool)
-            };
-            caps.set(Capability::Patch, flag("patch"));
-            caps.set(Capability::Filter, flag("filter"));
-            caps.set(Capability::Sort, flag("sort"));
-            caps.set(Capability::Etag, flag("etag"));
-            caps.set(Capability::Bulk, flag("bulk"));
-            caps.set(Capability::ChangePassword, flag("changePassword"));
-        }
-        (_, status) if (300..400).contains(&status) => {
-            caps.note = Some(format!(
-                "GET /ServiceProviderConfig was redirected ({status}) to {}; scimitar does not follow redirects: check --url. Capabilities assumed",
-                spc.response.header("location").unwrap_or("nowhere")
-            ))
-        }
-        (_, status) => {
-            caps.note = Some(format!(
-                "GET /ServiceProviderConfig answered {status} without a usable body; capabilities assumed"
-            ))
-        }
-    }
-    let rt = client
-        .send(&Request::new(reqwest::Method::GET, "/ResourceTypes"))
-        .await?;
-    if let (Some(v), 200) = (&rt.response.json, rt.response.status) {
-        let types: Vec<&Value> = match v.get("Resources") {
-            Some(Value::Array(a)) => a.iter().collect(),
-            _ if v.is_array() => v.as_array().map(|a| a.iter().collect()).unwrap_or_default(),
-            _ => Vec::new(),
-        };
-        if !types.is_empty() {
-            let has_groups = types.iter().any(|t| {
-                t.get("name").and_then(Value::as_str) == Some("Group")
-                    || t.get("endpoint").and_then(Value::as_str) == Some("/Groups")
-            });
-            let has_ext = types.iter().any(|t| {
-                t.get("schemaExtensions")
-                    .and_then(Value::as_array)
-                    .is_some_and(|exts| {
-                        exts.iter().any(|e| {
-                            e.get("schema").and_then(Value::as_str)
-                                == Some(crate::scim::urn::ENTERPRISE_USER)
-                        })
-                    })
-            });
-            caps.set(Capability::Groups, Some(has_groups));
-            caps.set(Capability::EnterpriseUser, Some(has_ext));
-        }
-    }
-    Ok(caps)
-}
-
-/// How a run behaves.
+/// How a run behaves. `Default` gives a fresh run id, cleanup on, advisory
+/// findings advisory and 8 suites in flight.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
     /// Run-unique id used in every name the run creates.
     pub run_id: String,
+    /// Keep what the run created (no cleanup).
     pub keep: bool,
+    /// Advisory findings fail their step too.
     pub strict: bool,
     /// Suites in flight at once.
     pub jobs: usize,
-    /// Where and how steps with `snapshot:` are compared; `None`: not at all.
-    pub snapshots: Option<Arc<crate::snapshot::Store>>,
-    /// Counts suites as they finish, for a progress display.
-    pub progress: Option<Arc<std::sync::atomic::AtomicUsize>>,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            run_id: new_run_id(),
+            keep: false,
+            strict: false,
+            jobs: 8,
+        }
+    }
 }
 
 /// The steps the user selected, as `(suite, step)` names; `None` selects all.
@@ -146,57 +55,161 @@ pub fn new_run_id() -> String {
     u[..8].to_string()
 }
 
-/// Runs the suites and returns their results in the suites' order.
-pub async fn run(
+/// A run being set up: the suites, options, selection, event sinks and step
+/// hooks. Build it, then [`Run::execute`] it against a client.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// use scimitar::{http::{Client, HttpConfig}, runner::Run, suite};
+/// let suites = suite::load_paths(&["suites/rfc".into()]).map_err(|e| format!("{e:?}"))?;
+/// let client = Client::new(HttpConfig::new("http://127.0.0.1:8080/scim/v2".parse()?))?;
+/// let result = Run::new(suites).jobs(4).execute(client.into()).await?;
+/// println!("{} steps failed", result.count(scimitar::results::Outcome::Failed));
+/// # Ok(()) }
+/// ```
+pub struct Run {
     suites: Vec<Suite>,
+    options: RunOptions,
+    selection: Selection,
+    sinks: Vec<Arc<dyn EventSink>>,
+    hooks: Vec<Arc<dyn StepHook>>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Run {
+    /// A run of these suites with the default options, every step selected.
+    pub fn new(suites: Vec<Suite>) -> Run {
+        Run {
+            suites,
+            options: RunOptions::default(),
+            selection: None,
+            sinks: Vec::new(),
+            hooks: Vec::new(),
+            cancel: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Replaces all options at once.
+    pub fn options(mut self, options: RunOptions) -> Run {
+        self.options = options;
+        self
+    }
+
+    /// Suites in flight at once (at least 1).
+    pub fn jobs(mut self, jobs: usize) -> Run {
+        self.options.jobs = jobs.max(1);
+        self
+    }
+
+    /// Only these `(suite, step)` pairs are reported; earlier steps of their
+    /// suites still run, as the setup they need.
+    pub fn select(mut self, selection: Selection) -> Run {
+        self.selection = selection;
+        self
+    }
+
+    /// Receives every event of the run.
+    pub fn sink(mut self, sink: Arc<dyn EventSink>) -> Run {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// Amends step results before they are emitted (snapshots plug in here).
+    pub fn hook(mut self, hook: Arc<dyn StepHook>) -> Run {
+        self.hooks.push(hook);
+        self
+    }
+
+    /// Setting this flag stops the run: no new requests, then cleanup.
+    pub fn cancel_flag(mut self, cancel: Arc<AtomicBool>) -> Run {
+        self.cancel = cancel;
+        self
+    }
+
+    /// The run's id, as names it creates carry it.
+    pub fn run_id(&self) -> &str {
+        &self.options.run_id
+    }
+
+    /// Discovers the server's capabilities, then runs.
+    pub async fn execute(self, client: Arc<Client>) -> Result<RunResult, HttpError> {
+        let caps = discover(&client).await?;
+        Ok(self.execute_with(client, Arc::new(caps)).await)
+    }
+
+    /// Runs with capabilities already discovered.
+    pub async fn execute_with(self, client: Arc<Client>, caps: Arc<Capabilities>) -> RunResult {
+        let Run {
+            suites,
+            options,
+            selection,
+            sinks,
+            hooks,
+            cancel,
+        } = self;
+        let ctx = Arc::new(Ctx {
+            client,
+            caps,
+            opts: options,
+            sel: selection,
+            sinks,
+            hooks,
+            cancel,
+        });
+        let started = Instant::now();
+        let started_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let sem = Arc::new(tokio::sync::Semaphore::new(ctx.opts.jobs.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        let total = suites.len();
+        for (index, suite) in suites.into_iter().enumerate() {
+            let (ctx, sem) = (ctx.clone(), sem.clone());
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                let r = run_suite(&suite, index, &ctx).await;
+                ctx.emit(&Event::SuiteFinished { index, result: &r });
+                (index, r)
+            });
+        }
+        let mut results: Vec<Option<SuiteResult>> = vec![None; total];
+        while let Some(joined) = set.join_next().await {
+            if let Ok((i, r)) = joined {
+                results[i] = Some(r);
+            }
+        }
+        let result = RunResult {
+            target: ctx.client.base_url().to_string(),
+            started: started_at,
+            duration: started.elapsed(),
+            requests_sent: ctx.client.requests_sent(),
+            capabilities: Capability::ALL
+                .iter()
+                .map(|c| (c.to_string(), ctx.caps.get(*c)))
+                .collect(),
+            suites: results.into_iter().flatten().collect(),
+        };
+        ctx.emit(&Event::RunFinished { result: &result });
+        result
+    }
+}
+
+/// What every suite task shares.
+struct Ctx {
     client: Arc<Client>,
     caps: Arc<Capabilities>,
     opts: RunOptions,
-    selection: Selection,
+    sel: Selection,
+    sinks: Vec<Arc<dyn EventSink>>,
+    hooks: Vec<Arc<dyn StepHook>>,
     cancel: Arc<AtomicBool>,
-) -> RunResult {
-    let started = Instant::now();
-    let started_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    let sem = Arc::new(tokio::sync::Semaphore::new(opts.jobs.max(1)));
-    let selection = Arc::new(selection);
-    let mut set = tokio::task::JoinSet::new();
-    let total = suites.len();
-    for (index, suite) in suites.into_iter().enumerate() {
-        let (client, caps, opts, sel, sem, cancel) = (
-            client.clone(),
-            caps.clone(),
-            opts.clone(),
-            selection.clone(),
-            sem.clone(),
-            cancel.clone(),
-        );
-        set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
-            let r = run_suite(&suite, index, &client, &caps, &opts, &sel, &cancel).await;
-            if let Some(p) = &opts.progress {
-                p.fetch_add(1, Ordering::Relaxed);
-            }
-            (index, r)
-        });
-    }
-    let mut results: Vec<Option<SuiteResult>> = vec![None; total];
-    while let Some(joined) = set.join_next().await {
-        if let Ok((i, r)) = joined {
-            results[i] = Some(r);
+}
+
+impl Ctx {
+    fn emit(&self, e: &Event<'_>) {
+        for s in &self.sinks {
+            s.event(e);
         }
-    }
-    RunResult {
-        target: client.base_url().to_string(),
-        started: started_at,
-        duration: started.elapsed(),
-        requests_sent: client.requests_sent(),
-        capabilities: Capability::ALL
-            .iter()
-            .map(|c| (c.to_string(), caps.get(*c)))
-            .collect(),
-        suites: results.into_iter().flatten().collect(),
     }
 }
 
@@ -205,15 +218,8 @@ fn selected(sel: &Selection, suite: &str, step: &str) -> bool {
         .is_none_or(|s| s.contains(&(suite.to_string(), step.to_string())))
 }
 
-async fn run_suite(
-    suite: &Suite,
-    index: usize,
-    client: &Client,
-    caps: &Capabilities,
-    opts: &RunOptions,
-    sel: &Selection,
-    cancel: &AtomicBool,
-) -> SuiteResult {
+async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
+    let (client, opts, sel, cancel) = (&*ctx.client, &ctx.opts, &ctx.sel, &*ctx.cancel);
     let mut result = SuiteResult {
         name: suite.name.clone(),
         idp: suite.idp.clone(),
@@ -230,7 +236,11 @@ async fn run_suite(
     let Some(last) = last else {
         return result;
     };
-    let mut skip = caps.unmet(&suite.requires);
+    ctx.emit(&Event::SuiteStarted {
+        index,
+        name: &suite.name,
+    });
+    let mut skip = ctx.caps.unmet(&suite.requires);
     let mut vars = Vars::default();
     vars.set("run_id", Value::String(opts.run_id.clone()));
     // Per suite, so concurrent suites never collide on names.
@@ -245,15 +255,21 @@ async fn run_suite(
     for (k, v) in &suite.vars {
         match vars.render_value(v) {
             Ok(r) => vars.set(k.clone(), r),
-            Err(e) => skip = Some(format!("vars.{k}: {e}")),
+            Err(e) => {
+                skip = Some(SkipReason::SuiteVars {
+                    name: k.clone(),
+                    error: e.to_string(),
+                })
+            }
         }
     }
-    let mut snaps = opts.snapshots.as_deref().map(|s| s.suite(suite, &vars));
+    let mut hooks: Vec<Box<dyn SuiteHook + Send + '_>> =
+        ctx.hooks.iter().map(|h| h.suite(suite, &vars)).collect();
     let mut created: Vec<String> = Vec::new();
-    for step in &suite.steps[..=last] {
+    for (step_index, step) in suite.steps[..=last].iter().enumerate() {
         let is_sel = selected(sel, &suite.name, &step.name);
         if skip.is_none() && cancel.load(Ordering::SeqCst) {
-            skip = Some("the run was interrupted".into());
+            skip = Some(SkipReason::Interrupted);
         }
         let mut r = if let Some(reason) = &skip {
             skipped(step, reason.clone())
@@ -264,24 +280,33 @@ async fn run_suite(
         // A snapshot difference fails the step but does not stop the suite:
         // the later steps' diffs are worth seeing too.
         let outcome = r.outcome;
-        if let Some(s) = snaps.as_mut() {
-            s.apply(step, &vars, &mut r);
+        for h in &mut hooks {
+            h.after_step(step, &vars, &mut r);
         }
         if skip.is_none() {
             match outcome {
-                Outcome::Failed => skip = Some(format!("an earlier step, '{}', failed", step.name)),
+                Outcome::Failed => {
+                    skip = Some(SkipReason::EarlierStepFailed {
+                        step: step.name.clone(),
+                    })
+                }
                 // Only rate limiting skips a step that was sent.
                 Outcome::Skipped => {
-                    skip = Some(format!(
-                        "an earlier step, '{}', was rate limited (429)",
-                        step.name
-                    ))
+                    skip = Some(SkipReason::EarlierStepRateLimited {
+                        step: step.name.clone(),
+                    })
                 }
                 _ => {}
             }
         }
+        ctx.emit(&Event::StepFinished {
+            suite: index,
+            step: step_index,
+            result: &r,
+        });
         result.steps.push(r);
     }
+    drop(hooks);
     if !opts.keep {
         for path in created.iter().rev() {
             let outcome = match client
@@ -300,20 +325,8 @@ async fn run_suite(
     result
 }
 
-fn skipped(step: &Step, reason: String) -> StepResult {
-    StepResult {
-        name: step.name.clone(),
-        outcome: Outcome::Skipped,
-        selected: true,
-        skip_reason: Some(reason),
-        findings: Vec::new(),
-        error: None,
-        why: step.why.clone(),
-        exchange: None,
-        snapshot_diff: None,
-        location: step.loc.clone(),
-        duration: std::time::Duration::ZERO,
-    }
+fn skipped(step: &Step, reason: SkipReason) -> StepResult {
+    StepResult::skipped(&step.name, step.why.clone(), step.loc.clone(), reason)
 }
 
 fn build_request(step: &Step, vars: &Vars) -> Result<Request, String> {
@@ -352,7 +365,7 @@ async fn run_step(
     opts: &RunOptions,
 ) -> StepResult {
     let started = Instant::now();
-    let mut r = skipped(step, String::new());
+    let mut r = skipped(step, SkipReason::Interrupted);
     r.skip_reason = None;
     let req = match build_request(step, vars) {
         Ok(req) => req,
@@ -377,7 +390,10 @@ async fn run_step(
         // Rate limiting says nothing about conformance: not checked, not failed.
         Err(e @ HttpError::RateLimited { .. }) => {
             r.outcome = Outcome::Skipped;
-            r.skip_reason = Some(format!("{} {}: {e}", req.method, req.path));
+            r.skip_reason = Some(SkipReason::RateLimited {
+                request: format!("{} {}", req.method, req.path),
+                detail: e.to_string(),
+            });
             r.duration = started.elapsed();
             return r;
         }
@@ -501,17 +517,4 @@ fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String
     if req.method == reqwest::Method::DELETE && ((200..300).contains(&status) || status == 404) {
         created.retain(|c| c != path);
     }
-}
-
-/// Percent-encodes an id for use as one path segment.
-pub(crate) fn encode_segment(id: &str) -> String {
-    let mut out = String::with_capacity(id.len());
-    for b in id.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }

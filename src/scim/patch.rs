@@ -9,14 +9,11 @@
 
 use serde_json::{Map, Value};
 
-use super::attr::{
-    check_value, coerce_attribute, coerce_element, get_ci, insert_ci, key_ci, remove_ci,
-    value_get_ci,
-};
+use super::ci::{get_ci, insert_ci, key_ci, remove_ci, value_get_ci};
+use super::coerce::{check_value, coerce_attribute, coerce_element};
 use super::error::{ScimError, ScimType};
-use super::filter::{CompareOp, Filter};
-use super::path::{self, AttrPath};
 use super::schema::{Attribute, Located, Mutability, ResourceSchema, Schema};
+use super::syntax::{AttrPath, CompareOp, Filter, parse_path};
 use super::urn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +180,7 @@ pub fn apply_operation(
             },
         };
     }
-    let path = path::parse(p)?;
+    let path = parse_path(p)?;
     apply_path(res, op.op, &path, value, schema)
 }
 
@@ -223,7 +220,7 @@ fn apply_pathless(
             Some(ext) => format!("{}:{key}", ext.id),
             None => key.clone(),
         };
-        let path = path::parse(&full)?;
+        let path = parse_path(&full)?;
         apply_path(res, kind, &path, Some(v), schema)?;
     }
     Ok(())

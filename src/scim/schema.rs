@@ -2,14 +2,15 @@
 //!
 //! The User, Group and enterprise User schemas are built once and shared as
 //! `&'static Schema`; the server publishes them under `/Schemas` and the
-//! filter, PATCH and coercion code consult them for types, case-exactness
-//! and mutability.
+//! filter evaluator, PATCH and coercion code consult them for types,
+//! case-exactness and mutability. Lookups by name and by parsed path live
+//! here; the path grammar itself knows no schema.
 
 use std::sync::OnceLock;
 
 use serde_json::{Map, Value, json};
 
-use super::path::AttrPath;
+use super::syntax::AttrPath;
 use super::urn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -603,7 +604,7 @@ impl ResourceSchema {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::path;
+    use crate::scim::syntax::parse_path;
 
     #[test]
     fn user_schema_has_rfc_attributes() {
@@ -648,7 +649,7 @@ mod tests {
     #[test]
     fn resolves_paths_case_insensitively_with_and_without_urn() {
         let rs = ResourceSchema::users();
-        let p = |s: &str| path::parse(s).unwrap();
+        let p = |s: &str| parse_path(s).unwrap();
         assert_eq!(rs.attribute(&p("username")).unwrap().name, "userName");
         assert_eq!(
             rs.attribute(&p("name.GIVENNAME")).unwrap().name,

@@ -6,7 +6,6 @@
 //! the step with a unified diff; [`review`] lists, accepts and rejects the
 //! pending `.snap.new` files.
 
-pub mod args;
 pub mod file;
 pub mod redact;
 pub mod review;
@@ -15,7 +14,8 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use crate::runner::{Finding, Outcome, StepResult};
+use crate::events::{StepHook, SuiteHook};
+use crate::results::{Finding, Outcome, StepResult};
 use crate::suite::template::Vars;
 use crate::suite::{Step, Suite};
 use redact::{Body, Redactor, Volatiles};
@@ -199,6 +199,18 @@ impl Store {
         if let Ok(mut e) = self.events.lock() {
             e.push(Event { path, verdict });
         }
+    }
+}
+
+impl StepHook for Store {
+    fn suite<'a>(&'a self, suite: &Suite, vars: &Vars) -> Box<dyn SuiteHook + Send + 'a> {
+        Box::new(Store::suite(self, suite, vars))
+    }
+}
+
+impl SuiteHook for SuiteSnapshots<'_> {
+    fn after_step(&mut self, step: &Step, vars: &Vars, result: &mut StepResult) {
+        self.apply(step, vars, result);
     }
 }
 
@@ -424,35 +436,18 @@ pub fn diff(old: &str, new: &str, path: &Path) -> String {
         .to_string()
 }
 
-/// Colours the diff lines of an explanation (or a bare diff) for a
-/// terminal: removals red, additions green, hunk headers cyan.
-pub fn colorize(text: &str) -> String {
-    let bare = text.starts_with("--- ");
-    let mut in_diff = bare;
-    let mut out = String::with_capacity(text.len() + 64);
-    for line in text.lines() {
-        if !bare {
-            if line.trim() == "snapshot diff:" {
-                in_diff = true;
-                out.push_str(line);
-                out.push('\n');
-                continue;
-            }
-            // The explanation's diff block ends where its indentation does.
-            if in_diff && !line.starts_with("    ") {
-                in_diff = false;
-            }
-        }
-        let t = line.trim_start();
-        let colour = if !in_diff {
-            None
-        } else if t.starts_with("+++") || t.starts_with("---") {
+/// Colours a unified diff for a terminal: removals red, additions green,
+/// hunk headers cyan, file headers bold.
+pub fn colorize(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len() + 64);
+    for line in diff.lines() {
+        let colour = if line.starts_with("+++") || line.starts_with("---") {
             Some("1")
-        } else if t.starts_with("@@") {
+        } else if line.starts_with("@@") {
             Some("36")
-        } else if t.starts_with('+') {
+        } else if line.starts_with('+') {
             Some("32")
-        } else if t.starts_with('-') {
+        } else if line.starts_with('-') {
             Some("31")
         } else {
             None
@@ -493,13 +488,12 @@ mod tests {
     }
 
     #[test]
-    fn colours_only_the_diff_block() {
-        let text = "s::x failed\n  - not a diff\n  snapshot diff:\n    --- a\n    +++ b\n    @@ -1 +1 @@\n    -old\n    +new\n  response: 200\n    -body\n";
-        let c = colorize(text);
-        assert!(c.contains("\x1b[31m    -old\x1b[0m"), "{c}");
-        assert!(c.contains("\x1b[32m    +new\x1b[0m"), "{c}");
-        assert!(c.contains("\n  - not a diff\n"), "{c}");
-        assert!(c.contains("\n    -body\n"), "{c}");
+    fn colours_each_kind_of_diff_line() {
+        let c = colorize("--- a\n+++ b\n@@ -1 +1 @@\n-old\n+new\n same\n");
+        assert_eq!(
+            c,
+            "\x1b[1m--- a\x1b[0m\n\x1b[1m+++ b\x1b[0m\n\x1b[36m@@ -1 +1 @@\x1b[0m\n\x1b[31m-old\x1b[0m\n\x1b[32m+new\x1b[0m\n same\n"
+        );
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! deletes it.
 
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 use super::{SnapshotError, file};
 
@@ -81,53 +80,6 @@ pub fn describe(p: &Pending) -> Result<String, SnapshotError> {
     let new = file::read(&p.new)?.unwrap_or_default();
     let old = file::read(&p.snap)?.unwrap_or_default();
     Ok(super::diff(&old, &new, &p.snap))
-}
-
-/// Runs one `scimitar snapshots …` command.
-pub fn command(args: &super::args::SnapshotsArgs) -> Result<ExitCode, SnapshotError> {
-    use super::args::Action;
-    let (action, r) = match &args.action {
-        Action::Pending(r) => ("pending", r),
-        Action::Accept(r) => ("accept", r),
-        Action::Reject(r) => ("reject", r),
-    };
-    let list = pending(&r.dir, r.filter.as_deref())?;
-    if list.is_empty() {
-        println!("no pending snapshots in {}", r.dir.display());
-        return Ok(ExitCode::SUCCESS);
-    }
-    let color = super::args::color_enabled(r.color);
-    for p in &list {
-        let kind = if p.is_change() { "changed" } else { "new" };
-        match action {
-            "pending" => {
-                println!("{kind}: {}", p.new.display());
-                let d = describe(p)?;
-                let d = if color { super::colorize(&d) } else { d };
-                for line in d.lines() {
-                    println!("    {line}");
-                }
-            }
-            "accept" => {
-                accept(p)?;
-                println!("accepted ({kind}): {}", p.snap.display());
-            }
-            _ => {
-                reject(p)?;
-                println!("rejected ({kind}): {}", p.new.display());
-            }
-        }
-    }
-    let n = list.len();
-    match action {
-        "pending" => println!(
-            "\n{n} pending; `scimitar snapshots accept --snapshots {0}` or `… reject --snapshots {0}`",
-            r.dir.display()
-        ),
-        "accept" => println!("\n{n} accepted"),
-        _ => println!("\n{n} rejected"),
-    }
-    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -137,15 +137,7 @@ pub struct RequestSpec {
     pub auth: AuthMode,
 }
 
-/// Which credentials a request carries: the run's, none, or a wrong token
-/// (auth tests must never send the real token where it is not wanted).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AuthMode {
-    #[default]
-    Default,
-    None,
-    Invalid,
-}
+pub use crate::http::AuthMode;
 
 /// Whether the response body must be there.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -184,41 +176,7 @@ pub struct NamedCheck {
 }
 
 /// SCIM-aware checks a step can name (see `check`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckKind {
-    ScimResource,
-    ListResponse,
-    ScimError,
-    MediaType,
-    Location,
-    Etag,
-}
-
-impl CheckKind {
-    pub const ALL: [CheckKind; 6] = [
-        CheckKind::ScimResource,
-        CheckKind::ListResponse,
-        CheckKind::ScimError,
-        CheckKind::MediaType,
-        CheckKind::Location,
-        CheckKind::Etag,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            CheckKind::ScimResource => "scim-resource",
-            CheckKind::ListResponse => "list-response",
-            CheckKind::ScimError => "scim-error",
-            CheckKind::MediaType => "media-type",
-            CheckKind::Location => "location",
-            CheckKind::Etag => "etag",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<CheckKind> {
-        Self::ALL.into_iter().find(|c| c.name() == name)
-    }
-}
+pub use crate::check::CheckKind;
 
 #[derive(Debug, Clone)]
 pub struct Capture {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::ColorChoice;
+use super::cli::ColorChoice;
 
 /// Flags of `scimitar run` about snapshots.
 #[derive(Debug, Clone, Default, Args)]

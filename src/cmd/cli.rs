@@ -5,10 +5,6 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-// Until src/cmd/ is the binary's (issue 12); it uses `scimitar::` paths.
-#[path = "cmd/load.rs"]
-pub mod load_cmd;
-
 // Kept under 80 columns: clap wraps help text to the terminal's width.
 const MAIN_EXAMPLES: &str = "Examples:
   scimitar run --embedded
@@ -50,12 +46,12 @@ pub enum Command {
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
     /// Review snapshots: pending, accept, reject (without cargo-insta).
-    Snapshots(crate::snapshot::args::SnapshotsArgs),
+    Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
     /// Entra-style initial sync at scale: latency, throttling, the gallery's 25 requests/s.
-    #[command(after_help = load_cmd::LOAD_EXAMPLES)]
-    Load(Box<load_cmd::LoadArgs>),
+    #[command(after_help = super::load::LOAD_EXAMPLES)]
+    Load(Box<super::load::LoadArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -132,7 +128,7 @@ pub struct RunArgs {
     pub color: ColorChoice,
 
     #[command(flatten)]
-    pub snap: crate::snapshot::args::RunSnapshotArgs,
+    pub snap: super::snapshot_args::RunSnapshotArgs,
 }
 
 /// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).

@@ -1,59 +1,14 @@
-//! Helpers on JSON resources: case-insensitive key access (RFC 7643 §2.1
-//! says attribute names are case-insensitive) and coercion of what IdPs
-//! actually send into the types the schema declares.
+//! Coercion of what IdPs actually send into the types the schema declares,
+//! and validation of created and replaced resources.
 
 use serde_json::{Map, Value};
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::ci::{get_ci, parse_bool};
 use super::error::{ScimError, ScimType};
 use super::schema::{AttrType, Attribute, ResourceSchema};
-
-/// The key in `map` equal to `name` ignoring ASCII case; an exact match wins.
-pub fn key_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a String> {
-    if let Some((k, _)) = map.get_key_value(name) {
-        return Some(k);
-    }
-    map.keys().find(|k| k.eq_ignore_ascii_case(name))
-}
-
-pub fn get_ci<'a>(map: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    let key = key_ci(map, name)?;
-    map.get(key)
-}
-
-pub fn get_ci_mut<'a>(map: &'a mut Map<String, Value>, name: &str) -> Option<&'a mut Value> {
-    let key = key_ci(map, name)?.clone();
-    map.get_mut(&key)
-}
-
-/// Removes every key equal to `name` ignoring case; returns the last value
-/// removed.
-pub fn remove_ci(map: &mut Map<String, Value>, name: &str) -> Option<Value> {
-    let keys: Vec<String> = map
-        .keys()
-        .filter(|k| k.eq_ignore_ascii_case(name))
-        .cloned()
-        .collect();
-    let mut out = None;
-    for k in keys {
-        out = map.remove(&k);
-    }
-    out
-}
-
-/// Sets `canonical` to `value`, first dropping keys that differ from it only
-/// in case so the resource never holds `userName` and `username` together.
-pub fn insert_ci(map: &mut Map<String, Value>, canonical: &str, value: Value) {
-    remove_ci(map, canonical);
-    map.insert(canonical.to_string(), value);
-}
-
-/// `get_ci` on a value that may not be an object.
-pub fn value_get_ci<'a>(value: &'a Value, name: &str) -> Option<&'a Value> {
-    value.as_object().and_then(|m| get_ci(m, name))
-}
 
 /// Normalises a resource in place against its schemas: renames known keys to
 /// their canonical case and coerces leaf values (see [`coerce_attribute`]).
@@ -176,18 +131,6 @@ pub fn coerce_element(value: &mut Value, attr: &Attribute) {
     }
 }
 
-/// `"true"`/`"false"` in any case.
-pub fn parse_bool(s: &str) -> Option<bool> {
-    let t = s.trim();
-    if t.eq_ignore_ascii_case("true") {
-        Some(true)
-    } else if t.eq_ignore_ascii_case("false") {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 /// Checks a (coerced) value against its definition; `whole` means the
 /// value is the entire attribute, so a multi-valued one may be an array.
 pub fn check_value(v: &Value, def: &Attribute, whole: bool, name: &str) -> Result<(), ScimError> {
@@ -288,24 +231,6 @@ pub fn validate(resource: &Value, schema: &ResourceSchema) -> Result<(), ScimErr
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn case_insensitive_access() {
-        let mut m = json!({"userName": "a", "Emails": []})
-            .as_object()
-            .unwrap()
-            .clone();
-        assert_eq!(get_ci(&m, "USERNAME"), Some(&json!("a")));
-        assert_eq!(key_ci(&m, "emails").map(String::as_str), Some("Emails"));
-        assert!(get_ci(&m, "nope").is_none());
-        *get_ci_mut(&mut m, "username").unwrap() = json!("b");
-        assert_eq!(m["userName"], "b");
-        insert_ci(&mut m, "emails", json!([1]));
-        assert!(!m.contains_key("Emails"));
-        assert_eq!(m["emails"], json!([1]));
-        assert_eq!(remove_ci(&mut m, "EMAILS"), Some(json!([1])));
-        assert!(m.get("emails").is_none());
-    }
 
     #[test]
     fn coerces_idp_values() {

@@ -1,0 +1,109 @@
+//! Reaching the target: credentials and HTTP settings from the connection
+//! flags (shared by `run` and `cleanup`).
+
+use std::time::Duration;
+
+use scimitar::http::{Auth, HttpConfig};
+
+use super::CmdError;
+use super::cli::ConnArgs;
+
+fn token(args: &ConnArgs) -> Result<Option<String>, CmdError> {
+    let from_env = |var: &str| -> Result<Option<String>, CmdError> {
+        match std::env::var(var) {
+            Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().to_string())),
+            _ => Ok(None),
+        }
+    };
+    if let Some(t) = &args.token {
+        return Ok(Some(t.clone()));
+    }
+    if let Some(var) = &args.token_env {
+        return match from_env(var)? {
+            Some(t) => Ok(Some(t)),
+            None => Err(CmdError::Usage(format!(
+                "--token-env {var}: that environment variable is not set or empty"
+            ))),
+        };
+    }
+    if let Some(f) = &args.token_file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| CmdError::Io(format!("--token-file {}: {e}", f.display())))?;
+        let t = text.lines().next().unwrap_or("").trim().to_string();
+        if t.is_empty() {
+            return Err(CmdError::Usage(format!(
+                "--token-file {}: the file is empty",
+                f.display()
+            )));
+        }
+        return Ok(Some(t));
+    }
+    if args.basic.is_some() {
+        return Ok(None);
+    }
+    from_env("SCIM_TOKEN")
+}
+
+/// The credentials the connection flags give (token, basic, or none).
+pub fn auth(args: &ConnArgs) -> Result<Auth, CmdError> {
+    Ok(match (&args.basic, token(args)?) {
+        (Some(b), _) => {
+            let (user, password) = b
+                .split_once(':')
+                .ok_or_else(|| CmdError::Usage("--basic takes user:password".into()))?;
+            Auth::Basic {
+                user: user.to_string(),
+                password: password.to_string(),
+            }
+        }
+        (None, Some(t)) => Auth::Bearer(t),
+        (None, None) => Auth::None,
+    })
+}
+
+/// The HTTP client settings the connection flags give, for `base`.
+pub fn http_config(args: &ConnArgs, base: &str, auth: Auth) -> Result<HttpConfig, CmdError> {
+    let url = reqwest::Url::parse(base)
+        .map_err(|e| CmdError::Usage(format!("--url {base:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(CmdError::Usage(format!(
+            "--url {base:?}: give an http:// or https:// URL with a host"
+        )));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(CmdError::Usage(
+            "--url must not carry credentials; use --basic or a token option".into(),
+        ));
+    }
+    let mut cfg = HttpConfig::new(url);
+    cfg.auth = auth;
+    for h in &args.headers {
+        let (k, v) = h
+            .split_once(':')
+            .ok_or_else(|| CmdError::Usage(format!("-H {h:?}: write headers as 'Name: value'")))?;
+        cfg.headers
+            .push((k.trim().to_string(), v.trim().to_string()));
+    }
+    let secs = |name: &str, v: f64| -> Result<Duration, CmdError> {
+        if v.is_finite() && v > 0.0 {
+            Ok(Duration::from_secs_f64(v))
+        } else {
+            Err(CmdError::Usage(format!(
+                "{name} must be a positive number of seconds"
+            )))
+        }
+    };
+    cfg.timeout = secs("--timeout", args.timeout)?;
+    cfg.connect_timeout = cfg.timeout.min(Duration::from_secs(10));
+    cfg.max_retry_wait = secs("--max-retry-wait", args.max_retry_wait)?;
+    cfg.max_body = args.max_body;
+    cfg.cacert = args.cacert.clone();
+    cfg.insecure = args.insecure;
+    cfg.client_identity = args.cert.clone().zip(args.key.clone());
+    if args.insecure {
+        eprintln!(
+            "warning: --insecure: TLS certificates are NOT verified; anyone on the network path can read and change this traffic, token included. Use --cacert FILE instead."
+        );
+    }
+    Ok(cfg)
+}

@@ -1,0 +1,297 @@
+//! `scimitar run`: load, discover, run with live console output, then the
+//! summary, reports and exit code.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use libtest_mimic::Trial;
+use scimitar::http::{Auth, Client};
+use scimitar::report::{self, ReportFormat};
+use scimitar::results::RunResult;
+use scimitar::runner::{self, Run, RunOptions};
+use scimitar::suite::Suite;
+
+use super::cli::RunArgs;
+use super::console::{Live, live_trials, print_failures, trial_name};
+use super::signals::StopSignals;
+use super::snapshot_args::color_enabled;
+use super::{CmdError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, conn, load_suites};
+
+/// Which steps the filter flags select, by libtest-mimic's own rules.
+fn selection(args: &libtest_mimic::Arguments, suites: &[Suite]) -> runner::Selection {
+    let mut sel = HashSet::new();
+    for s in suites {
+        for st in &s.steps {
+            let probe = Trial::test(trial_name(s, &st.name), || Ok(())).with_kind(s.idp.clone());
+            if !args.is_filtered_out(&probe) {
+                sel.insert((s.name.clone(), st.name.clone()));
+            }
+        }
+    }
+    Some(sel)
+}
+
+/// `scimitar run`
+pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
+    let test_args = args.test_args();
+    let suites = load_suites(&args.suite)?;
+    if args.list {
+        let trials = suites
+            .iter()
+            .flat_map(|s| {
+                s.steps.iter().map(|st| {
+                    Trial::test(trial_name(s, &st.name), || Ok(())).with_kind(s.idp.clone())
+                })
+            })
+            .collect();
+        let _listed = libtest_mimic::run(&test_args, trials);
+        return Ok(ExitCode::from(EXIT_OK));
+    }
+    if args.jobs == 0 {
+        return Err(CmdError::Usage("--jobs must be at least 1".into()));
+    }
+    report_formats(args)?;
+    let selection = selection(&test_args, &suites);
+
+    // The target: exactly one of --url/SCIM_URL and --embedded; never a silent green run.
+    let embedded = if args.embedded {
+        let token = format!("scimitar-embedded-{}", uuid::Uuid::new_v4().simple());
+        let server = rt
+            .block_on(scimitar::server::spawn(
+                ([127, 0, 0, 1], 0).into(),
+                scimitar::server::ServerConfig {
+                    token: Some(token.clone()),
+                },
+            ))
+            .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
+        Some((server, token))
+    } else {
+        None
+    };
+    let (base, auth) = match (&embedded, &args.conn.url) {
+        (Some((server, token)), _) => (server.base_url.clone(), Auth::Bearer(token.clone())),
+        (None, Some(url)) => (url.clone(), conn::auth(&args.conn)?),
+        (None, None) => {
+            return Err(CmdError::Usage(
+                "no target: give --url URL (or set SCIM_URL) to test your endpoint, or --embedded for the built-in reference server".into(),
+            ));
+        }
+    };
+    let client = Arc::new(Client::new(conn::http_config(&args.conn, &base, auth)?)?);
+
+    let caps = rt
+        .block_on(runner::discover(&client))
+        .map_err(|e| CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")))?;
+    if let Some(note) = &caps.note {
+        eprintln!("note: {note}");
+    }
+
+    let cancel = Arc::new(AtomicBool::new(false));
+    let snapshots = Arc::new(snapshot_store(args, &base));
+    let live = Live::new(&suites);
+    let progress = if args.quiet {
+        Progress::start(rt, live.clone(), suites.len())
+    } else {
+        None
+    };
+    let color = color_enabled(args.color);
+    let trials = live_trials(&suites, &live, color);
+    let run = Run::new(suites)
+        .options(RunOptions {
+            keep: args.keep,
+            strict: args.strict,
+            jobs: args.jobs,
+            ..RunOptions::default()
+        })
+        .select(selection)
+        .sink(live.clone())
+        .hook(snapshots.clone())
+        .cancel_flag(cancel.clone());
+    let run_id = run.run_id().to_string();
+    let cleanup_cmd = format!("scimitar cleanup --url {base} --prefix scimitar-{run_id}-");
+    let caps = Arc::new(caps);
+    let watch_cmd = cleanup_cmd.clone();
+    let c = cancel.clone();
+    let client2 = client.clone();
+    let handle = rt.spawn(async move {
+        // Listen before the first request, so no signal finds the default handler.
+        let mut signals = StopSignals::new();
+        let watcher = tokio::spawn(async move {
+            signals.recv().await;
+            eprintln!(
+                "\ninterrupted: no new requests; finishing the ones in flight, then deleting what this run created (press Ctrl-C again to quit at once)"
+            );
+            c.store(true, Ordering::SeqCst);
+            signals.recv().await;
+            eprintln!(
+                "interrupted again: quitting without cleanup; `{watch_cmd}` removes what this run created"
+            );
+            std::process::exit(EXIT_INTERRUPTED as i32);
+        });
+        let r = run.execute_with(client2, caps).await;
+        watcher.abort();
+        r
+    });
+    // Each step's line as it finishes, while the run goes on the runtime.
+    let failed_live = if args.quiet {
+        None
+    } else {
+        Some(libtest_mimic::run(&test_args, trials).has_failed())
+    };
+    let result = rt
+        .block_on(handle)
+        .map_err(|e| CmdError::Io(format!("the run stopped unexpectedly: {e}")))?;
+    if let Some(p) = progress {
+        p.finish(rt);
+    }
+    let embedded_run = embedded.is_some();
+    if let Some((server, _)) = embedded {
+        rt.block_on(server.shutdown());
+    }
+
+    // Only what needs attention with --quiet: the failures, then the summary.
+    let failed = failed_live.unwrap_or_else(|| print_failures(&result));
+    print!("{}", report::summary::render(&result));
+    if let Some(line) = snapshots.summary() {
+        println!("{line}");
+    }
+    write_reports(args, &result)?;
+    for line in rate_limit_notes(&result, args.quiet) {
+        eprintln!("{line}");
+    }
+
+    let leftovers = result.has_leftovers();
+    if leftovers && !embedded_run {
+        eprintln!(
+            "hint: `{cleanup_cmd}` removes what this run left (add --dry-run to see it first)"
+        );
+    }
+    if cancel.load(Ordering::SeqCst) {
+        return Ok(ExitCode::from(EXIT_INTERRUPTED));
+    }
+    Ok(ExitCode::from(if failed || leftovers {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }))
+}
+
+/// The snapshot store for this run: `--snapshots DIR`, else
+/// `snapshots/<target>`; the mode from the flags and `CI`.
+fn snapshot_store(args: &RunArgs, base: &str) -> scimitar::snapshot::Store {
+    use scimitar::snapshot::{Mode, SnapshotOptions, Store, target_dir_name};
+    let s = &args.snap;
+    let dir = s.dir.clone().unwrap_or_else(|| {
+        PathBuf::from("snapshots").join(target_dir_name(
+            s.target_name.as_deref(),
+            args.embedded,
+            base,
+        ))
+    });
+    Store::new(SnapshotOptions {
+        dir,
+        mode: Mode::detect(s.update_snapshots),
+        require: s.require_snapshots,
+    })
+}
+
+/// What the server's rate limiting did to the run: each retry (unless quiet)
+/// and each step left unchecked. A 429 is never a finding, but never silent.
+fn rate_limit_notes(result: &RunResult, quiet: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in &result.suites {
+        for st in &s.steps {
+            if let Some(ex) = st.exchange.as_ref().filter(|_| !quiet) {
+                for r in &ex.retries {
+                    out.push(format!("note: {}::{}: {r}", s.name, st.name));
+                }
+            }
+            if let Some(why) = st.skip_reason.as_ref().filter(|w| w.is_rate_limited()) {
+                out.push(format!(
+                    "warning: {}::{} not checked: {why}",
+                    s.name, st.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn write_reports(args: &RunArgs, result: &RunResult) -> Result<(), CmdError> {
+    let write = |path: &PathBuf, text: String| {
+        std::fs::write(path, text)
+            .map_err(|e| CmdError::Io(format!("cannot write {}: {e}", path.display())))
+    };
+    let render = |f: ReportFormat| f.render(result).map_err(|e| CmdError::Io(e.to_string()));
+    if let Some(p) = &args.junit {
+        write(p, render(ReportFormat::Junit)?)?;
+    }
+    if let Some(p) = &args.json {
+        write(p, render(ReportFormat::Json)?)?;
+    }
+    for (p, format) in report_formats(args)? {
+        // `--report reports/scim.html` in CI: make the folder.
+        if let Some(dir) = p.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CmdError::Io(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        write(p, render(format)?)?;
+    }
+    Ok(())
+}
+
+/// Each `--report` file with its format; checked before the run starts.
+fn report_formats(args: &RunArgs) -> Result<Vec<(&PathBuf, report::ReportFormat)>, CmdError> {
+    args.reports
+        .iter()
+        .map(|p| {
+            report::ReportFormat::from_path(p)
+                .map(|f| (p, f))
+                .ok_or_else(|| {
+                    CmdError::Usage(format!(
+                        "--report {}: name the file .md (Markdown) or .html (HTML)",
+                        p.display()
+                    ))
+                })
+        })
+        .collect()
+}
+
+/// `suites done/total` on stderr while a `--quiet` run goes, only when
+/// stderr is a terminal (never in logs or CI output). Without `--quiet`
+/// each step's line is the progress.
+struct Progress {
+    ticker: tokio::task::JoinHandle<()>,
+}
+
+impl Progress {
+    fn start(rt: &tokio::runtime::Runtime, live: Arc<Live>, total: usize) -> Option<Progress> {
+        use std::io::IsTerminal;
+        if total == 0 || !std::io::stderr().is_terminal() {
+            return None;
+        }
+        let ticker = rt.spawn(async move {
+            let mut shown = usize::MAX;
+            loop {
+                let now = live.suites_done.load(Ordering::Relaxed);
+                if now != shown {
+                    eprint!("\r\x1b[2Kscimitar: {now}/{total} suites done");
+                    shown = now;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        });
+        Some(Progress { ticker })
+    }
+
+    fn finish(self, rt: &tokio::runtime::Runtime) {
+        self.ticker.abort();
+        let _ = rt.block_on(self.ticker);
+        // Clear the line so the results start on a clean one.
+        eprint!("\r\x1b[2K");
+    }
+}

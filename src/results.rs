@@ -1,0 +1,301 @@
+//! Results as plain data: run → suite → step results, outcomes, findings,
+//! typed skip reasons and the recorded exchanges. The runner produces them;
+//! the console, reports and snapshots consume them. Nothing here runs
+//! anything, and nothing here imports the runner.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Serialize, Serializer};
+
+pub use crate::http::Exchange;
+use crate::suite::SourceLoc;
+
+/// Everything one run found.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    /// The target base URL (no credentials).
+    pub target: String,
+    /// When the run began (RFC 3339).
+    pub started: String,
+    /// How long it took.
+    #[serde(serialize_with = "crate::http::ser_ms")]
+    pub duration: Duration,
+    /// Requests put on the wire (retries included).
+    pub requests_sent: u64,
+    /// What discovery learned; `None` for a capability the server did not say.
+    pub capabilities: Vec<(String, Option<bool>)>,
+    /// Every suite's result, in the suites' order.
+    pub suites: Vec<SuiteResult>,
+}
+
+impl RunResult {
+    /// How many selected steps ended with this outcome.
+    pub fn count(&self, outcome: Outcome) -> usize {
+        self.suites
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter(|st| st.selected && st.outcome == outcome)
+            .count()
+    }
+
+    /// Whether something the run created could not be removed.
+    pub fn has_leftovers(&self) -> bool {
+        self.suites
+            .iter()
+            .any(|s| s.cleanup.iter().any(|c| !c.ok()))
+    }
+}
+
+/// One suite's steps and cleanup, in the suite's order.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuiteResult {
+    /// The suite's name.
+    pub name: String,
+    /// Its IdP profile (`entra`, `okta`, `rfc`, `custom`, …).
+    pub idp: String,
+    /// The file it was loaded from.
+    pub file: String,
+    /// Its steps that ran or were skipped, in order.
+    pub steps: Vec<StepResult>,
+    /// DELETEs of what the suite created, in reverse order of creation.
+    pub cleanup: Vec<CleanupResult>,
+}
+
+/// How a step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Every expectation held.
+    Passed,
+    /// Only advisory findings (a SHOULD, or a behaviour one IdP tolerates).
+    Advisory,
+    /// At least one expectation that is not advisory did not hold.
+    Failed,
+    /// Not checked; the step's [`SkipReason`] says why.
+    Skipped,
+}
+
+/// One thing a step found wrong.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    /// e.g. `status`, `json $.userName`, `check list-response`.
+    pub subject: String,
+    /// What was wrong, in one line.
+    pub message: String,
+    /// The RFC section or IdP behaviour the expectation enforces.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rfc: Option<String>,
+    /// A SHOULD, or a behaviour the IdP tolerates: reported, not failed.
+    pub advisory: bool,
+}
+
+/// One step's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepResult {
+    /// The step's name, unique in its suite.
+    pub name: String,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Whether the step runs at all under the user's filter.
+    #[serde(skip)]
+    pub selected: bool,
+    /// Why the step was not checked (only for [`Outcome::Skipped`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<SkipReason>,
+    /// What was wrong (advisory ones included).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<Finding>,
+    /// The request failed before a response came (timeout, refused, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The suite's `why:` for the step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// The request and response, secrets already redacted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exchange: Option<Exchange>,
+    /// A unified diff against the accepted snapshot, when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_diff: Option<String>,
+    /// Where the step is written.
+    pub location: SourceLoc,
+    /// How long it took.
+    #[serde(serialize_with = "crate::http::ser_ms")]
+    pub duration: Duration,
+}
+
+/// Why a step was not checked. Typed, so no code searches message text for
+/// meaning; rendered as one sentence (the JSON carries that sentence).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The server says it lacks capabilities the suite needs.
+    Unsupported {
+        /// The capabilities it lacks, as the suite names them.
+        capabilities: Vec<String>,
+    },
+    /// A suite-level variable could not be rendered.
+    SuiteVars {
+        /// The variable.
+        name: String,
+        /// Why it could not be rendered.
+        error: String,
+    },
+    /// The user stopped the run.
+    Interrupted,
+    /// An earlier step of the suite failed.
+    EarlierStepFailed {
+        /// That step's name.
+        step: String,
+    },
+    /// An earlier step of the suite stayed rate limited.
+    EarlierStepRateLimited {
+        /// That step's name.
+        step: String,
+    },
+    /// This step's own request stayed rate limited (429) within the retry budget.
+    RateLimited {
+        /// `METHOD path` of the request.
+        request: String,
+        /// Why the retries ended.
+        detail: String,
+    },
+}
+
+impl SkipReason {
+    /// Whether rate limiting, not the server's conformance, left the step unchecked.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(
+            self,
+            SkipReason::RateLimited { .. } | SkipReason::EarlierStepRateLimited { .. }
+        )
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SkipReason::Unsupported { capabilities } => write!(
+                f,
+                "the server does not support {} (per /ServiceProviderConfig and /ResourceTypes)",
+                capabilities.join(", ")
+            ),
+            SkipReason::SuiteVars { name, error } => write!(f, "vars.{name}: {error}"),
+            SkipReason::Interrupted => f.write_str("the run was interrupted"),
+            SkipReason::EarlierStepFailed { step } => {
+                write!(f, "an earlier step, '{step}', failed")
+            }
+            SkipReason::EarlierStepRateLimited { step } => {
+                write!(f, "an earlier step, '{step}', was rate limited (429)")
+            }
+            SkipReason::RateLimited { request, detail } => write!(f, "{request}: {detail}"),
+        }
+    }
+}
+
+impl Serialize for SkipReason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// One DELETE of something the suite created.
+#[derive(Debug, Clone, Serialize)]
+pub struct CleanupResult {
+    /// The resource's path under the base URL.
+    pub path: String,
+    /// The DELETE's status, or why it could not be sent.
+    pub outcome: Result<u16, String>,
+}
+
+impl CleanupResult {
+    /// 2xx, or 404 (already gone), count as cleaned.
+    pub fn ok(&self) -> bool {
+        matches!(self.outcome, Ok(s) if (200..300).contains(&s) || s == 404)
+    }
+}
+
+impl StepResult {
+    /// A step that was not checked, with the reason.
+    pub fn skipped(
+        name: &str,
+        why: Option<String>,
+        location: SourceLoc,
+        reason: SkipReason,
+    ) -> StepResult {
+        StepResult {
+            name: name.to_string(),
+            outcome: Outcome::Skipped,
+            selected: true,
+            skip_reason: Some(reason),
+            findings: Vec::new(),
+            error: None,
+            why,
+            exchange: None,
+            snapshot_diff: None,
+            location,
+            duration: Duration::ZERO,
+        }
+    }
+
+    /// The full explanation of a non-passing step, as the console and
+    /// reports show it.
+    pub fn explain(&self, suite: &str) -> String {
+        self.explain_with(suite, &|d: &str| d.to_string())
+    }
+
+    /// [`StepResult::explain`], with the snapshot diff passed through
+    /// `style_diff` (the console colours it for a terminal).
+    pub fn explain_with(&self, suite: &str, style_diff: &dyn Fn(&str) -> String) -> String {
+        let mut s = String::new();
+        let verdict = match self.outcome {
+            Outcome::Passed => "passed",
+            Outcome::Advisory => "advisory findings",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+        };
+        s.push_str(&format!(
+            "{suite}::{} {verdict} ({})\n",
+            self.name, self.location
+        ));
+        if let Some(ex) = &self.exchange {
+            s.push_str(&format!("  request:  {}\n", ex.request.line()));
+            for r in &ex.retries {
+                s.push_str(&format!("            {r}\n"));
+            }
+        }
+        if let Some(e) = &self.error {
+            s.push_str(&format!("  error:    {e}\n"));
+        }
+        for f in &self.findings {
+            let mark = if f.advisory { "!" } else { "✗" };
+            let rfc = f
+                .rfc
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            s.push_str(&format!("  {mark} {}{rfc}: {}\n", f.subject, f.message));
+        }
+        if let Some(why) = &self.why {
+            s.push_str(&format!("  why it matters: {why}\n"));
+        }
+        if let Some(d) = &self.snapshot_diff {
+            s.push_str("  snapshot diff:\n");
+            for line in style_diff(d).lines() {
+                s.push_str(&format!("    {line}\n"));
+            }
+        }
+        if let Some(ex) = &self.exchange {
+            let ct = ex
+                .response
+                .header("content-type")
+                .unwrap_or("no content type");
+            s.push_str(&format!("  response: {} ({ct})\n", ex.response.status));
+            let body = ex.response.excerpt(1200);
+            for line in body.lines() {
+                s.push_str(&format!("    {line}\n"));
+            }
+        }
+        s
+    }
+}
