@@ -39,7 +39,6 @@ pub mod embedded;
 pub mod events;
 #[allow(missing_docs)]
 pub mod http;
-#[allow(missing_docs)]
 pub mod load;
 pub mod profile;
 #[allow(missing_docs)]

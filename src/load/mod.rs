@@ -35,7 +35,9 @@ use crate::http::{Client, HttpError};
 /// What to run. `Default` is a small sync (1,000 users, 20 groups of 50).
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
+    /// Users to sync.
     pub users: usize,
+    /// Groups to sync.
     pub groups: usize,
     /// Members per group (users of this run, wrapping around).
     pub members: usize,
@@ -45,9 +47,11 @@ pub struct LoadConfig {
     pub concurrency: usize,
     /// Requests per second at most, over all workers.
     pub rate: Option<f64>,
-    /// Shares of the users the incremental cycle updates, disables, deletes.
+    /// Share of the users the incremental cycle updates (attribute PATCH).
     pub update_share: f64,
+    /// Share of the users it disables (`active=false`).
     pub disable_share: f64,
+    /// Share of the users it deletes.
     pub delete_share: f64,
     /// Okta's import page size.
     pub import_page: usize,
@@ -118,10 +122,13 @@ impl LoadConfig {
 /// Why a load run could not start or go on.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
+    /// A setting is out of range.
     #[error("{0}")]
     Config(String),
+    /// The first request got no response.
     #[error("cannot reach the SCIM endpoint: {0}")]
     Unreachable(HttpError),
+    /// The first request was refused (401/403): the run would measure nothing.
     #[error(
         "the SCIM endpoint answered {0} to the first request (Entra's test connection, GET /Users?filter=…): check the credentials"
     )]
@@ -132,15 +139,18 @@ pub enum LoadError {
 #[derive(Debug, Default)]
 pub struct Live {
     phase: Mutex<&'static str>,
-    /// Units (users, groups, pages) done in the current phase, and its total.
+    /// Units (users, groups, pages) done in the current phase.
     pub done: AtomicU64,
+    /// Units in the current phase.
     pub total: AtomicU64,
-    /// Operations finished, and how many of those failed.
+    /// Operations finished.
     pub operations: AtomicU64,
+    /// Operations that did not end as expected.
     pub errors: AtomicU64,
 }
 
 impl Live {
+    /// The current phase (`users`, `groups`, `cleanup users`, …).
     pub fn phase(&self) -> &'static str {
         self.phase.lock().map(|p| *p).unwrap_or("")
     }
@@ -157,44 +167,65 @@ impl Live {
 /// Everything a load run measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct LoadReport {
+    /// The SCIM base URL.
     pub target: String,
+    /// What every name of this run starts with (`scimitar-<run id>-`).
     pub run_prefix: String,
+    /// Users asked for.
     pub users: usize,
+    /// Groups asked for.
     pub groups: usize,
+    /// Members per group asked for.
     pub members: usize,
+    /// Requests in flight at once.
     pub concurrency: usize,
+    /// `--rate`, if given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<f64>,
     /// Requests on the wire (429 retries included).
     pub requests: u64,
+    /// Wall time from the first request to the end of cleanup.
     pub duration_s: f64,
+    /// `requests / duration_s`.
     pub rps: f64,
     /// Operations that did not end as expected.
     pub errors: u64,
+    /// `errors` over operations.
     pub error_rate: f64,
     /// 429 responses received.
     pub throttled: u64,
-    /// Over every operation.
+    /// Median latency over every operation.
     pub p50_ms: f64,
+    /// 95th percentile latency over every operation.
     pub p95_ms: f64,
+    /// 99th percentile latency over every operation.
     pub p99_ms: f64,
+    /// Slowest response.
     pub max_ms: f64,
     /// Responses slower than Okta's 60 s request timeout.
     pub over_okta_timeout: u64,
+    /// One row per operation that ran, in scenario order.
     pub operations: Vec<OperationReport>,
+    /// What 429s did.
     pub throttling: Throttling,
+    /// Microsoft's gallery rate check.
     pub gallery: Gallery,
+    /// What Entra's quarantine rules would make of the failures.
     pub quarantine: Quarantine,
+    /// Whether the target stored what it acknowledged.
     pub correctness: Vec<Check>,
     /// Seconds of the initial sync (users, groups, members).
     pub sync_s: f64,
     /// Entra's own pace for this many objects: 0.01 to 0.08 minutes per
     /// object (users + groups + memberships), in minutes.
     pub entra_cycle_minutes: (f64, f64),
+    /// Okta import pages read.
     pub import_pages: u64,
-    /// What cleanup could not delete (ids), none with `--keep`.
+    /// Resources cleanup could not delete.
     pub leftovers: u64,
+    /// `--keep`: nothing was deleted at the end.
     pub kept: bool,
+    /// Ctrl-C stopped the run early (cleanup still ran).
     pub interrupted: bool,
 }
 

@@ -19,15 +19,21 @@ pub struct Thresholds {
     pub max_p99_ms: Option<f64>,
 }
 
+/// One threshold, checked.
 #[derive(Debug, Clone, Serialize)]
 pub struct ThresholdResult {
+    /// `require-rps`, `max-error-rate` or `max-p99-ms`.
     pub name: String,
+    /// What the user set.
     pub limit: f64,
+    /// What the run measured.
     pub actual: f64,
+    /// Whether the run kept to it.
     pub pass: bool,
 }
 
 impl Thresholds {
+    /// Each threshold that was set, against the report.
     pub fn check(&self, r: &LoadReport) -> Vec<ThresholdResult> {
         let mut out = Vec::new();
         let mut add = |name: &str, limit: Option<f64>, actual: f64, pass: fn(f64, f64) -> bool| {

@@ -33,18 +33,31 @@ pub const OPERATIONS: [(&str, &str); 13] = [
 /// Index into [`OPERATIONS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
+    /// `GET /Users?filter=userName eq "…"`
     MatchUser,
+    /// `POST /Users`
     CreateUser,
+    /// `GET /Groups?excludedAttributes=members&filter=displayName eq "…"`
     MatchGroup,
+    /// `POST /Groups`
     CreateGroup,
+    /// `PATCH /Groups/{id}`, add members
     AddMembers,
+    /// `PATCH /Users/{id}`, work email and family name
     UpdateUser,
+    /// `PATCH /Users/{id}`, `active=false`
     DisableUser,
+    /// `DELETE /Users/{id}`
     DeleteUser,
+    /// `GET /Users?startIndex=…&count=100`
     ImportUsers,
+    /// `GET /Users?filter=userName sw "<prefix>"`
     VerifyCount,
+    /// `GET /Groups/{id}`
     VerifyGroup,
+    /// `POST /Users` of one userName, in parallel
     VerifyDuplicate,
+    /// `DELETE` of what the run created
     Cleanup,
 }
 
@@ -66,10 +79,12 @@ impl Op {
         Op::Cleanup,
     ];
 
+    /// Its row in [`OPERATIONS`].
     pub fn index(self) -> usize {
         self as usize
     }
 
+    /// Its stable name (`create-user`).
     pub fn name(self) -> &'static str {
         OPERATIONS[self.index()].0
     }
@@ -110,24 +125,29 @@ impl Op {
 /// Names for one run: every name starts with `scimitar-<run id>-`.
 #[derive(Debug, Clone)]
 pub struct Names {
+    /// `scimitar-<run id>-`
     pub prefix: String,
 }
 
 impl Names {
+    /// The names of run `run_id`.
     pub fn new(run_id: &str) -> Names {
         Names {
             prefix: format!("{}{run_id}-", crate::cleanup::HARNESS_PREFIX),
         }
     }
 
+    /// User `i`'s userName (an email address, as Entra's UPNs are).
     pub fn user_name(&self, i: usize) -> String {
         format!("{}u{i}@contoso.example", self.prefix)
     }
 
+    /// Group `g`'s displayName.
     pub fn group_name(&self, g: usize) -> String {
         format!("{}g{g}", self.prefix)
     }
 
+    /// The userName the uniqueness check creates in parallel.
     pub fn duplicate_name(&self) -> String {
         format!("{}dup@contoso.example", self.prefix)
     }
@@ -155,6 +175,7 @@ fn template(text: &str) -> Value {
     serde_json::from_str(text).expect("the Entra fixtures are valid JSON")
 }
 
+/// Entra's create body for user `i`.
 pub fn user_body(names: &Names, i: usize) -> Value {
     let user_name = names.user_name(i);
     let external = format!("{}x{i}", names.prefix);
@@ -170,6 +191,7 @@ pub fn user_body(names: &Names, i: usize) -> Value {
     )
 }
 
+/// Entra's create body for group `g`.
 pub fn group_body(names: &Names, g: usize) -> Value {
     let name = names.group_name(g);
     let external = format!("{}gx{g}", names.prefix);
@@ -211,12 +233,14 @@ fn filter_get(path: &str, filter: String, exclude_members: bool) -> Request {
     r
 }
 
+/// `POST /Users` for user `i`.
 pub fn create_user(names: &Names, i: usize) -> Request {
     let mut r = Request::new(reqwest::Method::POST, "/Users");
     r.body = Some(user_body(names, i));
     r
 }
 
+/// `POST /Groups` for group `g`.
 pub fn create_group(names: &Names, g: usize) -> Request {
     let mut r = Request::new(reqwest::Method::POST, "/Groups");
     r.body = Some(group_body(names, g));
@@ -257,6 +281,7 @@ pub fn disable_user(id: &str) -> Request {
     r
 }
 
+/// `DELETE {endpoint}/{id}`
 pub fn delete(endpoint: &str, id: &str) -> Request {
     Request::new(reqwest::Method::DELETE, format!("{endpoint}/{id}"))
 }

@@ -92,19 +92,27 @@ pub struct OperationReport {
     pub name: String,
     /// The request it sends (`POST /Users`).
     pub request: String,
+    /// Operations finished (a 429 retried to success counts once).
     pub count: u64,
+    /// Operations that did not end as expected.
     pub errors: u64,
     /// Unexpected statuses by code (4xx each, 5xx each, 429 after retries).
     pub by_status: BTreeMap<u16, u64>,
+    /// No response within `--timeout`.
     pub timeouts: u64,
+    /// No response for another reason (refused, reset, TLS).
     pub transport_errors: u64,
     /// Expected status but no usable body (a create without `id`).
     pub bad_bodies: u64,
     /// Over the operation's own span (first start to last end).
     pub rps: f64,
+    /// Median latency.
     pub p50_ms: f64,
+    /// 95th percentile latency.
     pub p95_ms: f64,
+    /// 99th percentile latency.
     pub p99_ms: f64,
+    /// Slowest response.
     pub max_ms: f64,
 }
 
@@ -183,7 +191,9 @@ pub(crate) fn round1(x: f64) -> f64 {
 pub struct Throttling {
     /// 429 responses received (each retry that got one counts).
     pub responses_429: u64,
+    /// 429s that carried Retry-After.
     pub with_retry_after: u64,
+    /// 429s without it.
     pub without_retry_after: u64,
     /// Waits that were as long as the server asked.
     pub honoured: u64,
@@ -203,12 +213,15 @@ pub struct Throttling {
 /// /Users, measured over the initial user sync (only /Users traffic).
 #[derive(Debug, Clone, Serialize)]
 pub struct Gallery {
+    /// 25.
     pub required_rps: f64,
     /// Successful /Users requests per second over the user sync.
     pub users_rps: f64,
     /// The slowest whole second of the user sync (None when it lasted under 2 s).
     pub slowest_second: Option<u64>,
+    /// How long the user sync took.
     pub seconds: f64,
+    /// `users_rps` reached 25.
     pub pass: bool,
     /// Why the check says nothing (`--rate` below 25), if so.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -217,9 +230,13 @@ pub struct Gallery {
 
 /// Microsoft's documented escrow/quarantine thresholds (application
 /// provisioning quarantine status, ms.date 2025-03-04).
+/// Failures before the escrow rule is evaluated at all.
 pub const ESCROW_MIN_FAILURES: u64 = 5_000;
+/// Quarantine when the failed share exceeds this…
 pub const QUARANTINE_SHARE: f64 = 0.40;
+/// …or failures exceed this (reference failures excluded).
 pub const QUARANTINE_FAILURES: u64 = 40_000;
+/// The absolute limit, reference failures included.
 pub const QUARANTINE_ABSOLUTE: u64 = 60_000;
 
 /// What Entra's quarantine logic would make of this run's outcomes.
@@ -227,10 +244,13 @@ pub const QUARANTINE_ABSOLUTE: u64 = 60_000;
 pub struct Quarantine {
     /// Failed object operations (match, create, update, disable, delete).
     pub failures: u64,
+    /// Object operations that succeeded.
     pub successes: u64,
     /// Failed reference updates (group members): count toward 60,000 only.
     pub reference_failures: u64,
+    /// `failures / (failures + successes)`.
     pub failure_share: f64,
+    /// Entra would quarantine this job.
     pub would_quarantine: bool,
     /// Why, in one sentence.
     pub reason: String,
@@ -335,8 +355,11 @@ impl Quarantine {
 /// Checks that the target stored what it acknowledged.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
+    /// `user-count`, `group-members` or `unique-userName`.
     pub name: String,
+    /// Whether it held.
     pub pass: bool,
+    /// What was seen, in one sentence.
     pub detail: String,
 }
 
