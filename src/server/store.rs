@@ -6,9 +6,10 @@
 //!
 //! Indexes keep a large store (100,000 users) fast without changing what any
 //! operation answers: creation order per kind (listing and paging walk only
-//! that kind), unique attribute values (uniqueness checks and `userName eq`
-//! filters look up instead of scanning), and member → groups (a user's
-//! `groups` and the groups touched by a change).
+//! that kind), the values of `userName` and a group's `displayName`
+//! (uniqueness checks and the `eq` filters Entra matches with look up instead
+//! of scanning), and member → groups (a user's `groups` and the groups
+//! touched by a change).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -102,10 +103,10 @@ pub(crate) struct Store {
     /// Per kind, seq → id: creation order without a sort or a scan of the
     /// other kind.
     order: HashMap<Kind, BTreeMap<u64, String>>,
-    /// (kind, attribute, lowercased value) → ids, for the `uniqueness:
-    /// server` string attributes (`userName`). Lowercase keys find every
-    /// case-insensitive match; callers still compare the stored value.
-    unique: HashMap<(Kind, &'static str, String), HashSet<String>>,
+    /// (kind, attribute, lowercased value) → ids, for the attributes
+    /// [`is_indexed`] names. Lowercase keys find every case-insensitive
+    /// match; callers still compare the stored value.
+    by_value: HashMap<(Kind, &'static str, String), HashSet<String>>,
     /// Member id → the groups listing it directly.
     member_of: HashMap<String, HashSet<String>>,
     next_seq: u64,
@@ -177,8 +178,8 @@ impl Store {
     }
 
     /// The resources of `kinds` that can match `filter`, in creation order,
-    /// when an index narrows them down: a `userName eq "…"` comparison (alone
-    /// or in an `and`). `None` means every resource must be tested. The
+    /// when an index narrows them down: a `userName eq "…"` or group
+    /// `displayName eq "…"` comparison (alone or in an `and`). `None` means every resource must be tested. The
     /// caller still evaluates the filter on each candidate.
     pub(crate) fn candidates(
         &self,
@@ -194,10 +195,10 @@ impl Store {
         Some(found)
     }
 
-    /// The resources of `kind` whose unique attribute `attr` equals `value`
-    /// ignoring case.
+    /// The resources of `kind` whose indexed attribute `attr` equals
+    /// `value` ignoring case.
     fn lookup(&self, kind: Kind, attr: &'static str, value: &str) -> Vec<(&str, &Stored)> {
-        self.unique
+        self.by_value
             .get(&(kind, attr, value.to_lowercase()))
             .into_iter()
             .flatten()
@@ -211,8 +212,8 @@ impl Store {
             .entry(stored.kind)
             .or_default()
             .insert(stored.seq, id.to_string());
-        for (attr, value) in unique_values(stored.kind, &stored.data) {
-            self.unique
+        for (attr, value) in indexed_values(stored.kind, &stored.data) {
+            self.by_value
                 .entry((stored.kind, attr, value))
                 .or_default()
                 .insert(id.to_string());
@@ -230,12 +231,12 @@ impl Store {
         if let Some(order) = self.order.get_mut(&stored.kind) {
             order.remove(&stored.seq);
         }
-        for (attr, value) in unique_values(stored.kind, &stored.data) {
+        for (attr, value) in indexed_values(stored.kind, &stored.data) {
             let key = (stored.kind, attr, value);
-            if let Some(ids) = self.unique.get_mut(&key) {
+            if let Some(ids) = self.by_value.get_mut(&key) {
                 ids.remove(id);
                 if ids.is_empty() {
-                    self.unique.remove(&key);
+                    self.by_value.remove(&key);
                 }
             }
         }
@@ -628,7 +629,12 @@ impl Store {
                     other.to_lowercase() == mine.to_lowercase()
                 }
             };
-            let taken = self.lookup(kind, attr.name, mine).iter().any(|(id, s)| {
+            let candidates: Vec<(&str, &Stored)> = if is_indexed(kind, attr) {
+                self.lookup(kind, attr.name, mine)
+            } else {
+                self.all(&[kind])
+            };
+            let taken = candidates.iter().any(|(id, s)| {
                 Some(*id) != self_id
                     && s.data
                         .get(attr.name)
@@ -698,21 +704,29 @@ impl Store {
     }
 }
 
-/// The `uniqueness: server` string attributes of `kind` (core schema) that
-/// `data` sets, as (name, lowercased value): the keys of `Store::unique`.
-fn unique_values(kind: Kind, data: &Map<String, Value>) -> Vec<(&'static str, String)> {
+/// Whether the store indexes a core attribute's values: the `uniqueness:
+/// server` strings (`userName`) and a group's `displayName`, the attributes
+/// Entra matches users and groups by.
+fn is_indexed(kind: Kind, a: &Attribute) -> bool {
+    a.ty == AttrType::String
+        && (a.uniqueness == Uniqueness::Server || (kind == Kind::Group && a.name == "displayName"))
+}
+
+/// The indexed attributes of `kind` that `data` sets, as (name, lowercased
+/// value): the keys of `Store::by_value`.
+fn indexed_values(kind: Kind, data: &Map<String, Value>) -> Vec<(&'static str, String)> {
     scim_glue::schema(kind)
         .core
         .attributes
         .iter()
-        .filter(|a| a.uniqueness == Uniqueness::Server && a.ty == AttrType::String)
+        .filter(|a| is_indexed(kind, a))
         .filter_map(|a| Some((a.name, data.get(a.name)?.as_str()?.to_lowercase())))
         .collect()
 }
 
 /// The indexed attribute and value a filter requires equality with, if any:
-/// `userName eq "x"` (with or without the core schema URN), alone or as one
-/// term of an `and`. Any resource the filter matches has that value, ignoring
+/// `userName eq "x"` or `displayName eq "x"` (with or without the core
+/// schema URN), alone or as one term of an `and`. Any resource the filter matches has that value, ignoring
 /// case (the index's lowercase key), so the index finds a superset.
 fn indexed_eq(kind: Kind, filter: &Filter) -> Option<(&'static str, &str)> {
     match filter {
@@ -722,9 +736,11 @@ fn indexed_eq(kind: Kind, filter: &Filter) -> Option<(&'static str, &str)> {
                 .urn
                 .as_deref()
                 .is_none_or(|u| u.eq_ignore_ascii_case(kind.core_schema()));
-            let attr = scim_glue::schema(kind).core.attributes.iter().find(|a| {
-                a.uniqueness == Uniqueness::Server && a.ty == AttrType::String && path.is(a.name)
-            })?;
+            let attr = scim_glue::schema(kind)
+                .core
+                .attributes
+                .iter()
+                .find(|a| is_indexed(kind, a) && path.is(a.name))?;
             urn_ok.then_some((attr.name, v.as_str()))
         }
         _ => None,
@@ -840,6 +856,13 @@ mod tests {
         // Filters the index cannot answer scan, in creation order.
         let sw = crate::scim::filter::parse("userName sw \"a\"").unwrap();
         assert!(store.candidates(&[Kind::User], &sw).is_none());
+        // Group displayName is indexed too (not unique: both come back).
+        let group = |n: &str| json!({"schemas": [urn::GROUP], "displayName": n});
+        store.create(Kind::Group, group("Sales"), base).unwrap();
+        store.create(Kind::Group, group("SALES"), base).unwrap();
+        let dn = crate::scim::filter::parse("displayName eq \"sales\"").unwrap();
+        let found = store.candidates(&[Kind::Group], &dn).unwrap();
+        assert_eq!(found.len(), 2);
         let all: Vec<_> = store
             .all(&[Kind::User])
             .iter()
