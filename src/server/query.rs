@@ -126,20 +126,20 @@ impl ListQuery {
             .as_deref()
             .map(|f| scim_glue::parse_filter(f, kinds))
             .transpose()?;
-        let candidates = match &filter {
-            Some(f) => store
-                .candidates(kinds, f)
-                .unwrap_or_else(|| store.all(kinds)),
-            None => store.all(kinds),
-        };
         if filter.is_none() && self.sort_by.is_none() {
             // Nothing to test or sort: render only the page, so paging
             // through a large store costs a page per request, not the store.
-            let total = candidates.len();
-            let resources: Vec<Value> = candidates
+            let (skip, take) = (self.start_index - 1, self.count.unwrap_or(MAX_RESULTS));
+            let (total, page) = match kinds {
+                [kind] => store.page(*kind, skip, take),
+                _ => {
+                    let all = store.all(kinds);
+                    let total = all.len();
+                    (total, all.into_iter().skip(skip).take(take).collect())
+                }
+            };
+            let resources: Vec<Value> = page
                 .into_iter()
-                .skip(self.start_index - 1)
-                .take(self.count.unwrap_or(MAX_RESULTS))
                 .map(|(id, stored)| {
                     let r = store.render(id, stored, base);
                     let mut body = r.body;
@@ -149,6 +149,12 @@ impl ListQuery {
                 .collect();
             return Ok(list_response(total, self.start_index, resources));
         }
+        let candidates = match &filter {
+            Some(f) => store
+                .candidates(kinds, f)
+                .unwrap_or_else(|| store.all(kinds)),
+            None => store.all(kinds),
+        };
         let mut matched = Vec::new();
         for (id, stored) in candidates {
             let rendered = store.render(id, stored, base);
