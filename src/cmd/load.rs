@@ -248,6 +248,8 @@ impl Progress {
                 );
                 let rate = ops as f64 / started.elapsed().as_secs_f64().max(0.001);
                 match &b {
+                    // Nothing to show before the first phase starts.
+                    _ if total == 0 => {}
                     Some(bar) => {
                         bar.set_prefix(live.phase());
                         bar.set_length(total);
