@@ -106,7 +106,9 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
         concurrency: args.concurrency,
         rate: args.rate,
         keep: args.keep,
-        max_retry_wait: Duration::from_secs_f64(args.conn.max_retry_wait.max(0.0)),
+        // Checked with the other connection flags below; never a panic here.
+        max_retry_wait: Duration::try_from_secs_f64(args.conn.max_retry_wait)
+            .unwrap_or(Duration::from_secs(30)),
         ..LoadConfig::default()
     };
     if let Some(path) = &args.export_locust {

@@ -111,7 +111,7 @@ impl LoadConfig {
             return bad("the import page size must be at least 1");
         }
         if let Some(r) = self.rate
-            && !(r.is_finite() && r > 0.0)
+            && !(r.is_finite() && r > 0.0 && Duration::try_from_secs_f64(1.0 / r).is_ok())
         {
             return bad("--rate must be a positive number of requests per second");
         }
