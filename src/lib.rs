@@ -41,6 +41,7 @@ pub mod events;
 pub mod http;
 pub mod load;
 pub mod profile;
+pub mod record;
 #[allow(missing_docs)]
 pub mod report;
 pub mod results;

@@ -78,6 +78,7 @@ async fn inject(State(f): State<Arc<Faults>>, req: Request, next: Next) -> Respo
 async fn serve(fault: Option<Fault>) -> (String, Option<Arc<Faults>>) {
     let mut app = scimitar::server::router(ServerConfig {
         token: Some(TOKEN.into()),
+        ..Default::default()
     });
     let faults = fault.map(|fault| {
         Arc::new(Faults {

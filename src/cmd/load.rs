@@ -143,6 +143,7 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
                 ([127, 0, 0, 1], 0).into(),
                 scimitar::server::ServerConfig {
                     token: Some(token.clone()),
+                    ..Default::default()
                 },
             ))
             .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;

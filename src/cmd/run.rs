@@ -35,6 +35,28 @@ fn selection(args: &libtest_mimic::Arguments, suites: &[Suite]) -> runner::Selec
     Some(sel)
 }
 
+/// The steps `--skip` names, by libtest's rules (substring, or whole name
+/// with `--exact`): they are not run unless a later step needs their state.
+fn excluded(args: &RunArgs, suites: &[Suite]) -> HashSet<(String, String)> {
+    let mut out = HashSet::new();
+    for s in suites {
+        for st in &s.steps {
+            let name = trial_name(s, &st.name);
+            let hit = args.skip.iter().any(|p| {
+                if args.exact {
+                    name == *p
+                } else {
+                    name.contains(p.as_str())
+                }
+            });
+            if hit {
+                out.insert((s.name.clone(), st.name.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// `scimitar run`
 pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     let test_args = args.test_args();
@@ -56,6 +78,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     }
     report_formats(args)?;
     let selection = selection(&test_args, &suites);
+    let all_suites = suites.clone();
 
     // The target: exactly one of --url/SCIM_URL and --embedded; never a silent green run.
     let embedded = if args.embedded {
@@ -65,6 +88,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
                 ([127, 0, 0, 1], 0).into(),
                 scimitar::server::ServerConfig {
                     token: Some(token.clone()),
+                    ..Default::default()
                 },
             ))
             .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
@@ -85,7 +109,12 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
 
     let caps = rt
         .block_on(runner::discover(&client))
-        .map_err(|e| CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")))?;
+        .map_err(|e| match e {
+            scimitar::http::HttpError::Credentials(why) => {
+                CmdError::Usage(format!("cannot get credentials: {why}"))
+            }
+            e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
+        })?;
     if let Some(note) = &caps.note {
         eprintln!("note: {note}");
     }
@@ -108,6 +137,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
             ..RunOptions::default()
         })
         .select(selection)
+        .exclude(excluded(args, &all_suites))
         .sink(live.clone())
         .hook(snapshots.clone())
         .cancel_flag(cancel.clone());
@@ -165,6 +195,13 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     }
 
     let leftovers = result.has_leftovers();
+    for s in &result.suites {
+        for c in &s.cleanup {
+            if let Some(why) = c.problem() {
+                eprintln!("left behind: {}::{}: {why}", s.name, c.path);
+            }
+        }
+    }
     if leftovers && !embedded_run {
         eprintln!(
             "hint: `{cleanup_cmd}` removes what this run left (add --dry-run to see it first)"

@@ -152,11 +152,10 @@ impl Driver {
         let mut r = Request::new(reqwest::Method::GET, "/Users");
         r.query.push(("filter".into(), probe));
         for _ in 0..=self.cfg.max_retries {
-            let ex = self
-                .client
-                .send_once(&r)
-                .await
-                .map_err(LoadError::Unreachable)?;
+            let ex = self.client.send_once(&r).await.map_err(|e| match e {
+                HttpError::Credentials(why) => LoadError::Credentials(why),
+                e => LoadError::Unreachable(e),
+            })?;
             match ex.response.status {
                 s @ (401 | 403) => return Err(LoadError::Unauthorized(s)),
                 429 => {

@@ -128,6 +128,9 @@ pub enum LoadError {
     /// The first request got no response.
     #[error("cannot reach the SCIM endpoint: {0}")]
     Unreachable(HttpError),
+    /// No credentials could be had (an OAuth token endpoint refused).
+    #[error("cannot get credentials: {0}")]
+    Credentials(String),
     /// The first request was refused (401/403): the run would measure nothing.
     #[error(
         "the SCIM endpoint answered {0} to the first request (Entra's test connection, GET /Users?filter=…): check the credentials"

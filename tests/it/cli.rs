@@ -1,9 +1,7 @@
 //! The binary end to end, over HTTP against wiremock fakes.
 
-mod support;
-
+use crate::support::*;
 use serde_json::json;
-use support::*;
 use wiremock::Mock;
 use wiremock::matchers::{method, path};
 
@@ -58,21 +56,20 @@ fn passing_lifecycle_exits_zero_and_cleans_up() {
         &["run", "--url", &f.url(), "--token", "t0ken-for-tests"],
     );
     assert_eq!(out.code, 0, "{}", out.all());
-    assert!(
-        line(&out.stdout, "test [rfc] lifecycle::create ").ends_with("... ok"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("3 passed; 0 failed"), "{}", out.stdout);
+    // One line per step, then the summary.
+    insta::assert_snapshot!("passing_console", redact(&out.stdout));
     let got = f.received();
     // Captured id flows into the next step's path; the run deletes what it made.
     assert!(
         got.contains(&"GET /scim/v2/Users/u1".to_string()),
         "{got:?}"
     );
+    // Deleted, then read back to prove it is gone (RFC 7644 §3.6).
+    let n = got.len();
     assert_eq!(
-        got.last().map(String::as_str),
-        Some("DELETE /scim/v2/Users/u1")
+        &got[n - 2..],
+        &["DELETE /scim/v2/Users/u1", "GET /scim/v2/Users/u1"],
+        "{got:?}"
     );
     assert!(f.users.lock().unwrap().is_empty());
     // Every request carried the bearer token and SCIM media types.
@@ -97,7 +94,7 @@ fn passing_lifecycle_exits_zero_and_cleans_up() {
 }
 
 #[test]
-fn failing_step_explains_itself_skips_the_rest_and_still_cleans_up() {
+fn failing_step_explains_itself_skips_its_verification_runs_the_rest_and_cleans_up() {
     let f = fake(true);
     let s = Suites::new().fixture("user.json", USER_FIXTURE).suite(
         "broken",
@@ -117,44 +114,21 @@ steps:
       headers: { Content-Type: { contains: "scim+json" } }
       json: { "$.userName": "someone-else" }
   - name: never-runs
+    depends_on: [expects-wrong-things]
     request: { method: GET, path: /Users }
+    expect: { status: 200 }
+  - name: still-runs
+    request: { method: GET, path: /Users/u1 }
     expect: { status: 200 }
 "#,
     );
     let out = scimitar(s.root(), &["run", "--url", &f.url()]);
     assert_eq!(out.code, 1, "{}", out.all());
-    let o = &out.stdout;
-    assert!(
-        line(o, "test [entra] broken::expects-wrong-things ").ends_with("... FAILED"),
-        "{o}"
-    );
-    assert!(
-        o.contains("broken::expects-wrong-things failed (") && o.contains("broken.yaml:9:5)"),
-        "{o}"
-    );
-    assert!(
-        o.contains(&format!("request:  GET {}/Users/does-not-exist", f.url())),
-        "{o}"
-    );
-    assert!(o.contains("✗ status: expected 200, got 404"), "{o}");
-    assert!(
-        o.contains("why it matters: Entra reads the user back"),
-        "{o}"
-    );
-    assert!(
-        o.contains("\"detail\": \"not found\""),
-        "response excerpt missing: {o}"
-    );
-    // A 404 body is not a user, so the JSON predicate fails too.
-    assert!(
-        o.contains("✗ json $.userName: expected \"someone-else\", but it is absent"),
-        "{o}"
-    );
-    assert!(
-        line(o, "broken::never-runs ")
-            .ends_with("... ignored (an earlier step, 'expects-wrong-things', failed)"),
-        "{o}"
-    );
+    // The failing step: where it is, what was sent, each failed expectation
+    // (a 404 body is not a user: that only follows from the status, so it is
+    // counted, not listed), why it matters, the response excerpt; the step
+    // that depends on it is skipped and the unrelated one after it runs.
+    insta::assert_snapshot!("failing_console", redact(&out.stdout));
     let got = f.received();
     assert!(
         got.contains(&"DELETE /scim/v2/Users/u1".to_string()),
@@ -318,16 +292,7 @@ fn broken_suites_name_file_line_and_problem_before_any_request() {
         );
     let out = scimitar(s.root(), &["run", "--url", &f.url()]);
     assert_eq!(out.code, 2, "{}", out.all());
-    let e = &out.stderr;
-    assert!(e.contains("typo.yaml:5:5: unknown field `expcet`"), "{e}");
-    assert!(
-        e.contains("undefined.yaml:5:5: step 'b': request.path: undefined variable '{{nope}}'"),
-        "{e}"
-    );
-    assert!(
-        e.contains("nofixture.yaml:3:5: body_file") && e.contains("missing.json' cannot be read"),
-        "{e}"
-    );
+    insta::assert_snapshot!("broken_suites_stderr", redact(&out.stderr));
     assert!(
         f.received().is_empty(),
         "requests were sent: {:?}",
@@ -340,7 +305,7 @@ fn junit_and_json_reports_agree_with_the_console() {
     let f = fake(true);
     let s = lifecycle().suite(
         "failing",
-        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users }\n    expect: { status: 204 }\n  - name: after\n    request: { method: GET, path: /Users }\n",
+        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users/does-not-exist }\n    expect: { status: 200 }\n  - name: after\n    depends_on: [wrong-status]\n    request: { method: GET, path: /Users }\n",
     );
     let junit = s.root().join("report.xml");
     let json_path = s.root().join("report.json");
@@ -381,7 +346,7 @@ fn junit_and_json_reports_agree_with_the_console() {
     assert_eq!(failures.len(), 1);
     assert_eq!(
         failures[0].attribute("message"),
-        Some("status: expected 204, got 200")
+        Some("status: expected 200, got 404 (detail: not found)")
     );
     assert_eq!(
         failures[0].parent().unwrap().attribute("name"),
