@@ -12,6 +12,7 @@ mod concurrency;
 mod external;
 mod idp_suites;
 mod live_console;
+mod load;
 mod no_panic;
 mod oauth;
 mod record;
