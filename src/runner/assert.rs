@@ -1,12 +1,56 @@
-//! Evaluates a step's expectation against its exchange.
+//! Evaluates a step's expectation against its exchange, by what the server
+//! declares (`/Schemas`, `/ResourceTypes`) and RFC 7643's comparison rules.
 
 use serde_json::Value;
 
 use crate::check;
 use crate::http::Exchange;
 use crate::results::Finding;
+use crate::scim::declared::{Declared, DeclaredAttr, DeclaredType, Lookup};
+use crate::scim::urn;
+use crate::suite::predicate::{Compare, Predicate};
 use crate::suite::template::Vars;
 use crate::suite::{BodyRule, Expectation};
+
+/// What judging needs beyond the expectation and the exchange.
+#[derive(Debug, Clone, Copy)]
+pub struct Judging<'a> {
+    /// The server's declarations (RFC 7643's if it publishes no `/Schemas`).
+    pub declared: &'a Declared,
+    /// The suite's client dialect: `entra`, `okta-aiw`, `rfc`, …
+    pub idp: &'a str,
+    /// The request path below the base URL (`/Users/123?attributes=id`).
+    pub path: &'a str,
+    /// The request sent `sortBy`: lists compare in order (RFC 7644 §3.4.2.3).
+    pub ordered: bool,
+}
+
+impl<'a> Judging<'a> {
+    /// Judging for a request to `path` with `query` (names as sent) by a
+    /// suite of dialect `idp`.
+    pub fn new(
+        declared: &'a Declared,
+        idp: &'a str,
+        path: &'a str,
+        query: &[(String, String)],
+        body: Option<&Value>,
+    ) -> Judging<'a> {
+        let in_query = query.iter().any(|(k, _)| k.eq_ignore_ascii_case("sortBy"))
+            || path.split_once('?').is_some_and(|(_, q)| {
+                q.split('&')
+                    .any(|kv| kv.to_lowercase().starts_with("sortby="))
+            });
+        let in_body = body
+            .and_then(Value::as_object)
+            .is_some_and(|b| b.keys().any(|k| k.eq_ignore_ascii_case("sortBy")));
+        Judging {
+            declared,
+            idp,
+            path,
+            ordered: in_query || in_body,
+        }
+    }
+}
 
 fn finding(subject: impl Into<String>, message: impl Into<String>) -> Finding {
     Finding {
@@ -17,8 +61,31 @@ fn finding(subject: impl Into<String>, message: impl Into<String>) -> Finding {
     }
 }
 
-/// Every way the exchange falls short of the expectation.
+/// Every way the exchange falls short of the expectation, by RFC 7643's
+/// definitions (no `/Schemas` consulted, no order asked for).
 pub fn evaluate(exp: &Expectation, ex: &Exchange, vars: &Vars) -> Vec<Finding> {
+    let rfc = Declared::rfc();
+    let path = request_path(ex);
+    judge(exp, ex, vars, &Judging::new(&rfc, "", &path, &[], None))
+}
+
+/// The path of the recorded request below the host, for [`evaluate`].
+fn request_path(ex: &Exchange) -> String {
+    reqwest::Url::parse(&ex.request.url)
+        .map(|u| {
+            let p = u.path().to_string();
+            // Below the base URL: from the first segment a resource type names.
+            ["/Users", "/Groups"]
+                .iter()
+                .find_map(|e| p.find(e).map(|i| p[i..].to_string()))
+                .unwrap_or(p)
+        })
+        .unwrap_or_default()
+}
+
+/// Every way the exchange falls short of the expectation, judged by what
+/// the server declares.
+pub fn judge(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<Finding> {
     let mut out = Vec::new();
     let resp = &ex.response;
     if let Some(codes) = &exp.status
@@ -72,6 +139,7 @@ pub fn evaluate(exp: &Expectation, ex: &Exchange, vars: &Vars) -> Vec<Finding> {
 
     if body_checked {
         let body = resp.json.as_ref().unwrap_or(&Value::Null);
+        let shape = Shape::of(j, resp.status, body);
         for a in &exp.json {
             let rendered = match vars.render_text(&a.path) {
                 Ok(p) => p,
@@ -80,18 +148,15 @@ pub fn evaluate(exp: &Expectation, ex: &Exchange, vars: &Vars) -> Vec<Finding> {
                     continue;
                 }
             };
-            let actual = match serde_json_path::JsonPath::parse(&rendered) {
-                Ok(q) => select(&q, body),
+            let actual = match select_ci(&rendered, body) {
+                Ok(v) => v,
                 Err(e) => {
-                    out.push(finding(
-                        format!("json {rendered}"),
-                        format!("not a JSONPath: {e}"),
-                    ));
+                    out.push(finding(format!("json {rendered}"), e));
                     continue;
                 }
             };
-            if let Err(m) = a.predicate.eval(actual.as_ref(), vars) {
-                out.push(finding(format!("json {rendered}"), m));
+            if let Some(f) = judge_json(&rendered, &a.predicate, actual.as_ref(), vars, j, &shape) {
+                out.push(f);
             }
         }
         for c in &exp.checks {
@@ -107,7 +172,7 @@ pub fn evaluate(exp: &Expectation, ex: &Exchange, vars: &Vars) -> Vec<Finding> {
     }
 
     if !exp.any_of.is_empty() {
-        let alts: Vec<Vec<Finding>> = exp.any_of.iter().map(|e| evaluate(e, ex, vars)).collect();
+        let alts: Vec<Vec<Finding>> = exp.any_of.iter().map(|e| judge(e, ex, vars, j)).collect();
         if !alts.iter().any(|f| f.iter().all(|x| x.advisory)) {
             let mut msg = String::from("no alternative held:");
             for (i, fs) in alts.iter().enumerate() {
@@ -125,6 +190,353 @@ pub fn evaluate(exp: &Expectation, ex: &Exchange, vars: &Vars) -> Vec<Finding> {
     out
 }
 
+/// What kind of body a response holds, for resolving paths to attributes.
+enum Shape<'a> {
+    /// A resource (or a ListResponse of resources) of this type.
+    Resource(&'a DeclaredType),
+    List(&'a DeclaredType),
+    /// An error, a discovery document, a Bulk response, …
+    Other,
+}
+
+impl<'a> Shape<'a> {
+    fn of(j: &Judging<'a>, status: u16, body: &Value) -> Shape<'a> {
+        let Some(ty) = j.declared.type_for_path(j.path) else {
+            return Shape::Other;
+        };
+        if !(200..300).contains(&status) {
+            return Shape::Other;
+        }
+        if body.get("Resources").is_some() || body.get("totalResults").is_some() {
+            Shape::List(ty)
+        } else {
+            Shape::Resource(ty)
+        }
+    }
+}
+
+/// One `expect.json` entry judged: `None` when it holds.
+fn judge_json(
+    path: &str,
+    pred: &Predicate,
+    actual: Option<&Value>,
+    vars: &Vars,
+    j: &Judging,
+    shape: &Shape,
+) -> Option<Finding> {
+    let ty = match shape {
+        Shape::Resource(t) | Shape::List(t) => Some(*t),
+        Shape::Other => None,
+    };
+    let target = ty.and_then(|t| target(path, matches!(shape, Shape::List(_))).map(|x| (t, x)));
+    let mut def: Option<DeclaredAttr> = None;
+    if let Some((ty, target)) = &target {
+        let looked = match &target.attr {
+            Some(attr) => j
+                .declared
+                .lookup(ty, target.urn.as_deref(), attr, target.sub.as_deref()),
+            None => match &target.urn {
+                Some(u)
+                    if !u.eq_ignore_ascii_case(&ty.schema) && !j.declared.has_extension(ty, u) =>
+                {
+                    Lookup::NoExtension(u.clone())
+                }
+                // The resource, or the extension object: its schema's attributes.
+                Some(u) => {
+                    def = j.declared.schema(u).map(schema_as_attr);
+                    Lookup::Common(&NO_ATTR)
+                }
+                None => Lookup::Common(&NO_ATTR),
+            },
+        };
+        match looked {
+            Lookup::Declared(a) | Lookup::Common(a)
+                if def.is_none() && !std::ptr::eq(a, &NO_ATTR) =>
+            {
+                def = Some(a.clone());
+            }
+            Lookup::Declared(_) | Lookup::Common(_) => {}
+            undeclared if j.declared.published() && !rfc_required(ty, target) => {
+                return pred.eval(actual, vars).err().map(|m| {
+                    let mut f = finding(
+                        format!("json {path}"),
+                        format!("{m} ({})", advice(j.idp, &undeclared, target)),
+                    );
+                    f.advisory = true;
+                    f
+                });
+            }
+            _ => {}
+        }
+    }
+    let fold = |v: &Value| match &def {
+        Some(a) => fold_case(v, a),
+        None => v.clone(),
+    };
+    let cmp = Compare {
+        normalize: def.as_ref().map(|_| &fold as &dyn Fn(&Value) -> Value),
+        fold_case: def
+            .as_ref()
+            .is_some_and(|a| a.sub_attributes.is_empty() && !a.case_exact),
+        ordered: j.ordered,
+    };
+    pred.eval_with(actual, vars, &cmp)
+        .err()
+        .map(|m| finding(format!("json {path}"), m))
+}
+
+/// Stands for "no single attribute" (a whole resource, or a message member).
+static NO_ATTR: DeclaredAttr = DeclaredAttr {
+    name: String::new(),
+    multi_valued: false,
+    required: false,
+    case_exact: true,
+    mutability: None,
+    returned: None,
+    uniqueness: None,
+    filterable: None,
+    sub_attributes: Vec::new(),
+};
+
+/// A schema's attributes as one complex attribute, to fold a whole
+/// resource or extension object.
+fn schema_as_attr(s: &crate::scim::declared::DeclaredSchema) -> DeclaredAttr {
+    DeclaredAttr {
+        name: s.id.clone(),
+        sub_attributes: s.attributes.clone(),
+        ..NO_ATTR.clone()
+    }
+}
+
+/// Lower-cases the values of `caseExact: false` string attributes (RFC
+/// 7643 §2.2) and names members as the schema does (§2.1).
+fn fold_case(v: &Value, a: &DeclaredAttr) -> Value {
+    match v {
+        Value::String(s) if a.sub_attributes.is_empty() && !a.case_exact => {
+            Value::String(s.to_lowercase())
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|i| fold_case(i, a)).collect()),
+        Value::Object(m) if !a.sub_attributes.is_empty() => Value::Object(
+            m.iter()
+                .map(|(k, x)| match a.sub(k) {
+                    Some(sa) => (sa.name.clone(), fold_case(x, sa)),
+                    None => (k.clone(), x.clone()),
+                })
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}
+
+/// Whether RFC 7643 makes the attribute required (then a server cannot
+/// leave it out of its schema): `userName`, a Group's `displayName`.
+fn rfc_required(ty: &DeclaredType, t: &Target) -> bool {
+    let rfc = Declared::rfc();
+    let Some(rty) = rfc
+        .types
+        .iter()
+        .find(|r| r.schema.eq_ignore_ascii_case(&ty.schema))
+    else {
+        return false;
+    };
+    match &t.attr {
+        Some(attr) => matches!(
+            rfc.lookup(rty, t.urn.as_deref(), attr, None),
+            Lookup::Declared(a) if a.required
+        ),
+        None => false,
+    }
+}
+
+/// What to do about an attribute the server does not declare, in the
+/// words of the suite's client.
+fn advice(idp: &str, looked: &Lookup, t: &Target) -> String {
+    let qualified = match (&t.urn, &t.attr) {
+        (Some(u), Some(a)) => format!("{u}:{a}"),
+        (Some(u), None) => u.clone(),
+        (None, Some(a)) => a.clone(),
+        (None, None) => String::from("it"),
+    };
+    let missing = match looked {
+        Lookup::NoExtension(u) if u.eq_ignore_ascii_case(urn::ENTERPRISE_USER) => {
+            "the enterprise extension".to_string()
+        }
+        Lookup::NoExtension(u) => format!("the extension {u}"),
+        Lookup::NoAttribute { schema, name } => format!("{name} in {schema}"),
+        _ => qualified.clone(),
+    };
+    let idp = idp.to_ascii_lowercase();
+    if idp.starts_with("entra") {
+        format!(
+            "Entra's default attribute mapping sends {qualified}; your /Schemas does not declare {missing}: support it, or remove those mappings from the Entra app"
+        )
+    } else if idp.starts_with("okta") {
+        format!(
+            "Okta's attribute mappings send {qualified}; your /Schemas does not declare {missing}: support it, or remove it from the Okta app's attribute mappings"
+        )
+    } else {
+        format!(
+            "not judged: your /Schemas does not declare {missing}, which RFC 7643 makes optional"
+        )
+    }
+}
+
+/// The attribute a JSONPath reaches in a resource: `urn`, `attr`, `sub`.
+#[derive(Debug, Clone, PartialEq)]
+struct Target {
+    urn: Option<String>,
+    attr: Option<String>,
+    sub: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Name(String),
+    /// An index, a wildcard or a filter: stays on the same attribute.
+    Select,
+}
+
+/// A JSONPath's segments; `None` for a descendant (`..`) path, which names
+/// no one attribute.
+fn segments(path: &str) -> Option<Vec<Seg>> {
+    let rest = path.trim().strip_prefix('$')?;
+    let b = rest.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'.' if b.get(i + 1) == Some(&b'.') => return None,
+            b'.' => {
+                let start = i + 1;
+                let mut k = start;
+                while k < b.len() && b[k] != b'.' && b[k] != b'[' {
+                    k += 1;
+                }
+                let name = &rest[start..k];
+                out.push(if name == "*" {
+                    Seg::Select
+                } else {
+                    Seg::Name(name.to_string())
+                });
+                i = k;
+            }
+            b'[' => {
+                let q = b.get(i + 1).copied();
+                if let Some(quote @ (b'\'' | b'"')) = q {
+                    let start = i + 2;
+                    let end = rest[start..].find(quote as char)? + start;
+                    out.push(Seg::Name(rest[start..end].to_string()));
+                    i = rest[end..].find(']')? + end + 1;
+                } else {
+                    // Skip to the matching bracket, past quoted text.
+                    let (mut depth, mut k, mut quote) = (0usize, i, None::<u8>);
+                    while k < b.len() {
+                        match (quote, b[k]) {
+                            (Some(c), x) if x == c => quote = None,
+                            (Some(_), _) => {}
+                            (None, c @ (b'\'' | b'"')) => quote = Some(c),
+                            (None, b'[') => depth += 1,
+                            (None, b']') => {
+                                depth -= 1;
+                                if depth == 0 {
+                                    break;
+                                }
+                            }
+                            _ => {}
+                        }
+                        k += 1;
+                    }
+                    out.push(Seg::Select);
+                    i = k + 1;
+                }
+            }
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The attribute `path` reaches in a resource (`in_list`: below
+/// `Resources` of a ListResponse). `None` when it names none.
+fn target(path: &str, in_list: bool) -> Option<Target> {
+    let segs = segments(path)?;
+    let mut names = segs.iter().peekable();
+    if in_list {
+        match names.next() {
+            Some(Seg::Name(n)) if n.eq_ignore_ascii_case("Resources") => {}
+            _ => return None,
+        }
+        // The resource within the list.
+        if !matches!(names.next(), Some(Seg::Select)) {
+            return None;
+        }
+    }
+    let mut rest = names.filter_map(|s| match s {
+        Seg::Name(n) => Some(n.clone()),
+        Seg::Select => None,
+    });
+    let first = rest.next();
+    let (urn, attr) = match first {
+        Some(f) if f.to_ascii_lowercase().starts_with("urn:") => (Some(f), rest.next()),
+        other => (None, other),
+    };
+    if urn.is_none() && attr.is_none() {
+        return None;
+    }
+    Some(Target {
+        urn,
+        attr,
+        sub: rest.next(),
+    })
+}
+
+/// A JSONPath's value in `body`, member names matched case-insensitively
+/// (RFC 7643 §2.1): a body holding `username` answers `$.userName`.
+pub fn select_ci(path: &str, body: &Value) -> Result<Option<Value>, String> {
+    let q = serde_json_path::JsonPath::parse(path).map_err(|e| format!("not a JSONPath: {e}"))?;
+    let direct = select(&q, body);
+    if direct.is_some() {
+        return Ok(direct);
+    }
+    let names: Vec<String> = segments(path)
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|s| match s {
+            Seg::Name(n) => Some(n),
+            Seg::Select => None,
+        })
+        // The names in filters too (`[?@.value == 'x']`).
+        .chain(
+            path.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '$'))
+                .filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic()))
+                .map(str::to_string),
+        )
+        .collect();
+    Ok(select(&q, &rename_members(body, &names)))
+}
+
+/// `v` with every member named like one of `names` but in another case
+/// renamed to it (unless the exact name is there too).
+fn rename_members(v: &Value, names: &[String]) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let renamed = names.iter().find(|n| {
+                        n.eq_ignore_ascii_case(k) && *n != k && !m.contains_key(n.as_str())
+                    });
+                    (
+                        renamed.cloned().unwrap_or_else(|| k.clone()),
+                        rename_members(x, names),
+                    )
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| rename_members(x, names)).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A JSONPath's nodes as one value: absent, the node, or an array of nodes.
 pub fn select(q: &serde_json_path::JsonPath, body: &Value) -> Option<Value> {
     let nodes = q.query(body).all();
@@ -132,5 +544,76 @@ pub fn select(q: &serde_json_path::JsonPath, body: &Value) -> Option<Value> {
         0 => None,
         1 => Some(nodes[0].clone()),
         _ => Some(Value::Array(nodes.into_iter().cloned().collect())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_name_their_attribute() {
+        let t = |p: &str, list: bool| target(p, list);
+        assert_eq!(
+            t("$.emails[?@.type == 'work'].value", false),
+            Some(Target {
+                urn: None,
+                attr: Some("emails".into()),
+                sub: Some("value".into())
+            })
+        );
+        assert_eq!(
+            t(
+                "$['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'].manager.value",
+                false
+            ),
+            Some(Target {
+                urn: Some(urn::ENTERPRISE_USER.into()),
+                attr: Some("manager".into()),
+                sub: Some("value".into())
+            })
+        );
+        assert_eq!(
+            t("$.Resources[*].userName", true).unwrap().attr.as_deref(),
+            Some("userName")
+        );
+        assert_eq!(t("$.totalResults", true), None);
+        assert_eq!(t("$..value", false), None);
+        assert_eq!(
+            t("$.Resources[?@.id == 'a.b[c]'].id", true)
+                .unwrap()
+                .attr
+                .as_deref(),
+            Some("id")
+        );
+    }
+
+    #[test]
+    fn member_names_resolve_case_insensitively() {
+        let body = json!({"username": "ada", "Emails": [{"Value": "a@x", "type": "work"}]});
+        assert_eq!(select_ci("$.userName", &body).unwrap(), Some(json!("ada")));
+        assert_eq!(
+            select_ci("$.emails[?@.type == 'work'].value", &body).unwrap(),
+            Some(json!("a@x"))
+        );
+        assert_eq!(select_ci("$.nickName", &body).unwrap(), None);
+    }
+
+    #[test]
+    fn values_fold_by_case_exactness() {
+        let d = Declared::rfc();
+        let users = d.type_for_path("/Users").unwrap();
+        let Lookup::Declared(emails) = d.lookup(users, None, "emails", None) else {
+            panic!()
+        };
+        assert_eq!(
+            fold_case(&json!([{"VALUE": "A@X.COM", "type": "Work"}]), emails),
+            json!([{"value": "a@x.com", "type": "work"}])
+        );
+        let Lookup::Common(ext) = d.lookup(users, None, "externalId", None) else {
+            panic!()
+        };
+        assert_eq!(fold_case(&json!("AbC"), ext), json!("AbC"));
     }
 }

@@ -274,7 +274,11 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         let mut r = if let Some(reason) = &skip {
             skipped(step, reason.clone())
         } else {
-            run_step(step, client, &mut vars, &mut created, opts).await
+            let scope = StepScope {
+                declared: &ctx.caps.declared,
+                idp: &suite.idp,
+            };
+            run_step(step, client, &mut vars, &mut created, opts, scope).await
         };
         r.selected = is_sel;
         // A snapshot difference fails the step but does not stop the suite:
@@ -357,12 +361,21 @@ fn build_request(step: &Step, vars: &Vars) -> Result<Request, String> {
     })
 }
 
+/// What a step is judged by besides its expectation: the server's
+/// declarations and the suite's client dialect.
+#[derive(Clone, Copy)]
+struct StepScope<'a> {
+    declared: &'a crate::scim::declared::Declared,
+    idp: &'a str,
+}
+
 async fn run_step(
     step: &Step,
     client: &Client,
     vars: &mut Vars,
     created: &mut Vec<String>,
     opts: &RunOptions,
+    scope: StepScope<'_>,
 ) -> StepResult {
     let started = Instant::now();
     let mut r = skipped(step, SkipReason::Interrupted);
@@ -405,7 +418,14 @@ async fn run_step(
         }
     };
     track(&req, &ex, client, created);
-    let mut findings = assert::evaluate(&step.expect, &ex, vars);
+    let judging = assert::Judging::new(
+        scope.declared,
+        scope.idp,
+        &req.path,
+        &req.query,
+        req.body.as_ref(),
+    );
+    let mut findings = assert::judge(&step.expect, &ex, vars, &judging);
     for c in &step.captures {
         match capture(&c.source, &ex) {
             Ok(v) => vars.set(c.var.clone(), v),
@@ -453,8 +473,7 @@ fn capture(source: &CaptureSource, ex: &Exchange) -> Result<Value, String> {
                 .json
                 .as_ref()
                 .ok_or_else(|| format!("cannot read {path}: no JSON body"))?;
-            let q = serde_json_path::JsonPath::parse(path).map_err(|e| e.to_string())?;
-            assert::select(&q, body)
+            assert::select_ci(path, body)?
                 .ok_or_else(|| format!("{path} matched nothing in the response"))
         }
     }
