@@ -112,7 +112,7 @@ pub fn judge(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
     }
 
     let body_empty = resp.body.trim().is_empty() && !resp.truncated;
-    let needs_body = !exp.json.is_empty() || !exp.checks.is_empty();
+    let needs_body = !exp.json.is_empty() || exp.checks.iter().any(|c| c.kind.needs_body());
     let body_checked = match exp.body {
         BodyRule::Empty => {
             if !body_empty {
@@ -159,15 +159,19 @@ pub fn judge(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
                 out.push(f);
             }
         }
-        for c in &exp.checks {
-            for p in check::run(c.kind, ex) {
-                out.push(Finding {
-                    subject: format!("check {}", c.kind.name()),
-                    message: p.message,
-                    rfc: Some(p.rfc.to_string()),
-                    advisory: c.advisory,
-                });
-            }
+    }
+    for c in &exp.checks {
+        // Header checks always run; body checks only on a JSON body.
+        if c.kind.needs_body() && !body_checked {
+            continue;
+        }
+        for p in check::run(c.kind, ex) {
+            out.push(Finding {
+                subject: format!("check {}", c.kind.name()),
+                message: p.message,
+                rfc: Some(p.rfc.to_string()),
+                advisory: c.advisory,
+            });
         }
     }
 
