@@ -489,7 +489,7 @@ fn returned_always(v: &Value) -> Vec<Problem> {
                 format!("{what} has no 'id', which is returned always whatever attributes= asks"),
             ));
         }
-        if !schemas_of(r).is_some_and(|s| !s.is_empty()) {
+        if schemas_of(r).is_none_or(|s| s.is_empty()) {
             out.push(problem(
                 "RFC 7643 §3",
                 format!(
@@ -529,11 +529,7 @@ fn meta_location(v: &Value, request_url: &str) -> Vec<Problem> {
         };
         let segs: Vec<String> = url
             .path_segments()
-            .map(|s| {
-                s.filter(|x| !x.is_empty())
-                    .map(|x| percent_decode(x))
-                    .collect()
-            })
+            .map(|s| s.filter(|x| !x.is_empty()).map(percent_decode).collect())
             .unwrap_or_default();
         let n = segs.len();
         let ends_with_id = n >= 2 && segs[n - 1] == id;
