@@ -1836,6 +1836,7 @@ fn suites_for_unadvertised_features_are_skipped_not_failed() {
             "rfc-groups",
             "rfc-groups-filter",
             "rfc-discovery-groups",
+            "rfc-ids",
         ]
         .contains(&name);
         for st in s["steps"].as_array().expect("steps") {
