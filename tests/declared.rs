@@ -840,3 +840,53 @@ fn accepts_application_json_judges_the_media_type_not_optional_attributes() {
     );
     assert_eq!(o, Outcome::Advisory, "{why}");
 }
+
+#[test]
+fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
+    // The server says `active` is not filterable and refuses such filters
+    // with 400 invalidFilter (RFC 7644 §3.4.2.2): legal, so advisory.
+    let not_filterable = || Change {
+        on_request: Box::new(|r| {
+            r.param("filter")
+                .is_some_and(|f| f.contains("active"))
+                .then(|| Resp {
+                    status: 400,
+                    headers: HeaderMap::new(),
+                    body: Some(
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "400", "scimType": "invalidFilter"}),
+                    ),
+                    raw: None,
+                })
+        }),
+        on_response: Box::new(|req, resp| {
+            if req.path == "/Schemas"
+                && let Some(b) = resp.body.as_mut()
+            {
+                each_object(b, &|m| {
+                    if m.get("name") == Some(&json!("active")) {
+                        m.insert("filterable".into(), json!(false));
+                    }
+                });
+            }
+        }),
+    };
+    let (o, why) = outcome_under(not_filterable(), "rfc-filters::boolean-eq-true");
+    assert_eq!(o, Outcome::Advisory, "{why}");
+    assert!(why.contains("the filter names active"), "{why}");
+    // Without that declaration the refusal is a failure.
+    let (o, why) = outcome_under(
+        Change::request(|r| {
+            r.param("filter")
+                .is_some_and(|f| f.contains("active"))
+                .then(|| Resp {
+                    status: 400,
+                    headers: HeaderMap::new(),
+                    body: None,
+                    raw: None,
+                })
+        }),
+        "rfc-filters::boolean-eq-true",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+}

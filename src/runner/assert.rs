@@ -23,6 +23,8 @@ pub struct Judging<'a> {
     pub path: &'a str,
     /// The request sent `sortBy`: lists compare in order (RFC 7644 §3.4.2.3).
     pub ordered: bool,
+    /// The request's `filter` (query or `.search` body).
+    pub filter: Option<&'a str>,
 }
 
 impl<'a> Judging<'a> {
@@ -32,8 +34,8 @@ impl<'a> Judging<'a> {
         declared: &'a Declared,
         idp: &'a str,
         path: &'a str,
-        query: &[(String, String)],
-        body: Option<&Value>,
+        query: &'a [(String, String)],
+        body: Option<&'a Value>,
     ) -> Judging<'a> {
         let in_query = query.iter().any(|(k, _)| k.eq_ignore_ascii_case("sortBy"))
             || path.split_once('?').is_some_and(|(_, q)| {
@@ -43,11 +45,17 @@ impl<'a> Judging<'a> {
         let in_body = body
             .and_then(Value::as_object)
             .is_some_and(|b| b.keys().any(|k| k.eq_ignore_ascii_case("sortBy")));
+        let filter = query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
+            .map(|(_, v)| v.as_str())
+            .or_else(|| body.and_then(|b| b.get("filter")).and_then(Value::as_str));
         Judging {
             declared,
             idp,
             path,
             ordered: in_query || in_body,
+            filter,
         }
     }
 }
@@ -84,8 +92,73 @@ fn request_path(ex: &Exchange) -> String {
 }
 
 /// Every way the exchange falls short of the expectation, judged by what
-/// the server declares.
+/// the server declares. A step filtering on an attribute the server's
+/// /Schemas does not declare (or declares not filterable) is not judged on
+/// it: a server may refuse such a filter (RFC 7644 §3.4.2.2, invalidFilter).
 pub fn judge(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<Finding> {
+    let mut out = judge_all(exp, ex, vars, j);
+    let unfilterable = unfilterable(j);
+    if !unfilterable.is_empty() && out.iter().any(|f| !f.advisory) {
+        let note = format!(
+            "not judged: the filter names {}, which your /Schemas does not declare (filterable)",
+            unfilterable.join(", ")
+        );
+        for f in &mut out {
+            if !f.advisory {
+                f.advisory = true;
+                f.message = format!("{} ({note})", f.message);
+            }
+        }
+    }
+    out
+}
+
+/// The attributes the request's filter names that the server's /Schemas
+/// does not declare, or declares `filterable: false`.
+fn unfilterable(j: &Judging) -> Vec<String> {
+    let (Some(filter), true) = (j.filter, j.declared.published()) else {
+        return Vec::new();
+    };
+    let (Some(ty), Ok(f)) = (
+        j.declared.type_for_path(j.path),
+        crate::scim::filter::parse(filter),
+    ) else {
+        return Vec::new();
+    };
+    let mut paths = Vec::new();
+    fn walk<'f>(
+        f: &'f crate::scim::filter::Filter,
+        out: &mut Vec<&'f crate::scim::path::AttrPath>,
+    ) {
+        use crate::scim::filter::Filter as F;
+        match f {
+            F::And(fs) | F::Or(fs) => fs.iter().for_each(|x| walk(x, out)),
+            F::Not(x) => walk(x, out),
+            F::Present(p) | F::Compare(p, _, _) | F::ValuePath(p) => out.push(p),
+        }
+    }
+    walk(&f, &mut paths);
+    let mut out: Vec<String> = Vec::new();
+    for p in paths {
+        let bad = match j
+            .declared
+            .lookup(ty, p.urn.as_deref(), &p.attr, p.sub_attr.as_deref())
+        {
+            Lookup::Declared(a) | Lookup::Common(a) => a.filterable == Some(false),
+            _ => true,
+        };
+        let name = match &p.sub_attr {
+            Some(s) => format!("{}.{s}", p.attr),
+            None => p.attr.clone(),
+        };
+        if bad && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+fn judge_all(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<Finding> {
     let mut out = Vec::new();
     let resp = &ex.response;
     if let Some(codes) = &exp.status
@@ -176,7 +249,11 @@ pub fn judge(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
     }
 
     if !exp.any_of.is_empty() {
-        let alts: Vec<Vec<Finding>> = exp.any_of.iter().map(|e| judge(e, ex, vars, j)).collect();
+        let alts: Vec<Vec<Finding>> = exp
+            .any_of
+            .iter()
+            .map(|e| judge_all(e, ex, vars, j))
+            .collect();
         if !alts.iter().any(|f| f.iter().all(|x| x.advisory)) {
             let mut msg = String::from("no alternative held:");
             for (i, fs) in alts.iter().enumerate() {
