@@ -86,10 +86,14 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
     let rt = client
         .send(&Request::new(reqwest::Method::GET, "/ResourceTypes"))
         .await?;
+    // /Schemas is optional (RFC 7644 §4): a server that cannot answer it is
+    // judged by RFC 7643's schemas, and the run goes on.
     let schemas = client
         .send(&Request::new(reqwest::Method::GET, "/Schemas"))
-        .await?;
-    if let (Some(v), 200) = (&schemas.response.json, schemas.response.status)
+        .await
+        .ok();
+    if let Some(schemas) = &schemas
+        && let (Some(v), 200) = (&schemas.response.json, schemas.response.status)
         && let Some(d) = Declared::from_server(
             v,
             rt.response
