@@ -681,6 +681,93 @@ mod tests {
         assert_eq!(select_ci("$.nickName", &body).unwrap(), None);
     }
 
+    /// A server declaring only the core User schema (no title, no extension).
+    fn lean_server() -> Declared {
+        let schemas = json!([{"id": urn::USER, "attributes": [
+            {"name": "userName", "type": "string", "required": true},
+            {"name": "emails", "type": "complex", "multiValued": true,
+             "subAttributes": [{"name": "value", "type": "string"}]}]}]);
+        let types = json!([{"name": "User", "endpoint": "/Users", "schema": urn::USER}]);
+        Declared::from_server(&schemas, Some(&types)).unwrap()
+    }
+
+    fn judged(
+        idp: &str,
+        declared: &Declared,
+        path: &str,
+        want: Value,
+        body: Value,
+    ) -> Option<Finding> {
+        let pred = Predicate::parse(&want).unwrap();
+        let j = Judging::new(declared, idp, "/Users/1", &[], None);
+        let actual = select_ci(path, &body).unwrap();
+        judge_json(
+            path,
+            &pred,
+            actual.as_ref(),
+            &Vars::default(),
+            &j,
+            &Shape::of(&j, 200, &body),
+        )
+    }
+
+    #[test]
+    fn undeclared_attributes_are_advice_declared_ones_are_judged() {
+        let lean = lean_server();
+        let body = json!({"id": "1", "userName": "ada", "emails": [{"value": "a@x.org"}]});
+        let dept = format!("$['{}'].department", urn::ENTERPRISE_USER);
+        let f = judged("entra", &lean, &dept, json!("Sales"), body.clone()).unwrap();
+        assert!(f.advisory);
+        assert!(f.message.contains(&format!(
+            "Entra's default attribute mapping sends {}:department; your /Schemas does not declare the enterprise extension",
+            urn::ENTERPRISE_USER
+        )), "{}", f.message);
+        let f = judged("okta", &lean, "$.title", json!("Boss"), body.clone()).unwrap();
+        assert!(
+            f.advisory && f.message.contains("Okta's attribute mappings send title"),
+            "{}",
+            f.message
+        );
+        let f = judged("rfc", &lean, "$.title", json!("Boss"), body.clone()).unwrap();
+        assert!(
+            f.advisory && f.message.contains("not judged"),
+            "{}",
+            f.message
+        );
+        // Declared, then changed: a failure.
+        let f = judged(
+            "entra",
+            &lean,
+            "$.emails[0].value",
+            json!("b@x.org"),
+            body.clone(),
+        )
+        .unwrap();
+        assert!(!f.advisory);
+        // RFC 7643 makes userName required: never excused, declared or not.
+        let bare = Declared::from_server(
+            &json!([{"id": urn::USER, "attributes": [{"name": "nickName"}]}]),
+            None,
+        )
+        .unwrap();
+        let f = judged("rfc", &bare, "$.userName", json!("bob"), body.clone()).unwrap();
+        assert!(!f.advisory);
+        // By RFC 7643 alone (no /Schemas published) the same is a failure.
+        let f = judged("entra", &Declared::rfc(), &dept, json!("Sales"), body).unwrap();
+        assert!(!f.advisory);
+    }
+
+    #[test]
+    fn sort_by_orders_lists() {
+        let d = Declared::rfc();
+        let q = vec![("sortBy".to_string(), "userName".to_string())];
+        assert!(Judging::new(&d, "rfc", "/Users", &q, None).ordered);
+        assert!(Judging::new(&d, "rfc", "/Users?sortBy=userName", &[], None).ordered);
+        let search = json!({"sortBy": "userName"});
+        assert!(Judging::new(&d, "rfc", "/Users/.search", &[], Some(&search)).ordered);
+        assert!(!Judging::new(&d, "rfc", "/Users", &[], None).ordered);
+    }
+
     #[test]
     fn values_fold_by_case_exactness() {
         let d = Declared::rfc();
