@@ -443,6 +443,7 @@ steps:
       json:
         "$.emails[0].value": "{{prefix}}-ada@Example.COM"
         "$.emails": [{ value: "{{prefix}}-ada@Example.COM", type: work }]
+        "$.emails[?@.type == 'work'].value": "{{prefix}}-ada@Example.COM"
     capture: { id: "$.id" }
   - name: external-id
     request: { method: GET, path: "/Users/{{id}}" }
@@ -462,6 +463,8 @@ fn lower_email_domains(req: &Req, resp: &mut Resp) {
                 if let Some(v) = e["value"].as_str() {
                     let (local, domain) = v.split_once('@').unwrap_or((v, ""));
                     e["value"] = json!(format!("{local}@{}", domain.to_lowercase()));
+                    // `type` is caseExact: false too (RFC 7643 §4.1.2).
+                    e["type"] = json!("Work");
                 }
             }
         }
@@ -469,7 +472,7 @@ fn lower_email_domains(req: &Req, resp: &mut Resp) {
 }
 
 #[test]
-fn a_lower_cased_email_domain_passes_but_a_changed_case_exact_value_fails() {
+fn a_lower_cased_email_domain_and_capitalised_type_pass_but_a_changed_case_exact_value_fails() {
     let r = run(
         Change::response(lower_email_domains),
         mixed_case_suite(),

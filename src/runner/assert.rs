@@ -222,6 +222,7 @@ fn judge_all(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
                 }
             };
             let actual = match select_ci(&rendered, body) {
+                Ok(None) => select_folded(&rendered, body, j, &shape),
                 Ok(v) => v,
                 Err(e) => {
                     out.push(finding(format!("json {rendered}"), e));
@@ -571,6 +572,63 @@ fn target(path: &str, in_list: bool) -> Option<Target> {
     })
 }
 
+/// A JSONPath whose filter selectors (`[?@.type == 'work']`) test a
+/// `caseExact: false` sub-attribute, evaluated ignoring the case of those
+/// values (RFC 7643 §2.2): a server answering `"type": "Work"` has a work
+/// email. `None` when the path has no such selector or still matches nothing.
+fn select_folded(path: &str, body: &Value, j: &Judging, shape: &Shape) -> Option<Value> {
+    let ty = match shape {
+        Shape::Resource(t) | Shape::List(t) => *t,
+        Shape::Other => return None,
+    };
+    let t = target(path, matches!(shape, Shape::List(_)))?;
+    let attr = t.attr.as_deref()?;
+    static SELECTOR: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = SELECTOR.get_or_init(|| {
+        regex::Regex::new(r"\[\?\(?@\.([A-Za-z_][\w$]*)\s*==\s*'([^']*)'\)?\]").expect("regex")
+    });
+    let mut folded = path.to_string();
+    let mut members: Vec<String> = Vec::new();
+    for c in re.captures_iter(path) {
+        let sub = &c[1];
+        if let Lookup::Declared(a) = j.declared.lookup(ty, t.urn.as_deref(), attr, Some(sub))
+            && a.name.eq_ignore_ascii_case(sub)
+            && !a.case_exact
+            && a.sub_attributes.is_empty()
+        {
+            folded = folded.replace(&c[0], &c[0].replace(&c[2], &c[2].to_lowercase()));
+            members.push(sub.to_string());
+        }
+    }
+    if members.is_empty() {
+        return None;
+    }
+    select_ci(&folded, &lower_members(body, &members))
+        .ok()
+        .flatten()
+}
+
+/// `v` with the string values of members named in `names` lower-cased.
+fn lower_members(v: &Value, names: &[String]) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, x)| {
+                    let x = match x {
+                        Value::String(s) if names.iter().any(|n| n.eq_ignore_ascii_case(k)) => {
+                            Value::String(s.to_lowercase())
+                        }
+                        other => lower_members(other, names),
+                    };
+                    (k.clone(), x)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(|x| lower_members(x, names)).collect()),
+        other => other.clone(),
+    }
+}
+
 /// A JSONPath's value in `body`, member names matched case-insensitively
 /// (RFC 7643 §2.1): a body holding `username` answers `$.userName`.
 pub fn select_ci(path: &str, body: &Value) -> Result<Option<Value>, String> {
@@ -755,6 +813,27 @@ mod tests {
         // By RFC 7643 alone (no /Schemas published) the same is a failure.
         let f = judged("entra", &Declared::rfc(), &dept, json!("Sales"), body).unwrap();
         assert!(!f.advisory);
+    }
+
+    #[test]
+    fn filter_selectors_on_case_insensitive_values_ignore_case() {
+        let d = Declared::rfc();
+        let j = Judging::new(&d, "entra", "/Users/1", &[], None);
+        let body = json!({"id": "1", "emails": [{"type": "Work", "value": "a@x.org"}]});
+        let shape = Shape::of(&j, 200, &body);
+        let path = "$.emails[?@.type == 'work'].value";
+        assert_eq!(select_ci(path, &body).unwrap(), None);
+        assert_eq!(
+            select_folded(path, &body, &j, &shape),
+            Some(json!("a@x.org"))
+        );
+        // id is caseExact: no folding.
+        let list = json!({"Resources": [{"id": "ABC"}], "totalResults": 1});
+        let shape = Shape::of(&j, 200, &list);
+        assert_eq!(
+            select_folded("$.Resources[?@.id == 'abc'].id", &list, &j, &shape),
+            None
+        );
     }
 
     #[test]
