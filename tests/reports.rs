@@ -28,6 +28,7 @@ steps:
       status: 200
       check: [list-response]
   - name: after-failure
+    # Runs: a failure the server answered with 2xx does not stop the suite.
     request: { method: GET, path: "/Users/{{userId}}" }
     expect: { status: 200 }
 "#;
@@ -175,7 +176,7 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     // Profile | Verdict | Passed | Failed | Advisory | Skipped
     assert_eq!(
         md_row(md, "Microsoft Entra ID (aadOptscim062020)")[1..],
-        ["❌ not compatible: 1 failing step", "1", "1", "0", "1"],
+        ["❌ not compatible: 1 failing step", "2", "1", "0", "0"],
         "{md}"
     );
     assert_eq!(
@@ -229,7 +230,7 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     // Skipped with the reason; advisory finding listed.
     assert!(
         md.contains(
-            "- `entra-users`: an earlier step, 'read-back', failed (1 step: `after-failure`)"
+            "- `rfc-sort`: the server does not support sort (per /ServiceProviderConfig and /ResourceTypes) (1 step: `sorted`)"
         ),
         "{md}"
     );
@@ -337,14 +338,14 @@ fn console_summary_has_a_verdict_per_profile_and_quiet_prints_only_failures() {
     };
     assert_eq!(
         row("Microsoft Entra ID (aadOptscim062020)"),
-        "Microsoft Entra ID (aadOptscim062020) 1 1 0 1 not compatible: 1 failing step"
+        "Microsoft Entra ID (aadOptscim062020) 2 1 0 0 not compatible: 1 failing step"
     );
     assert_eq!(
         row("Okta (OIN, PATCH)"),
         "Okta (OIN, PATCH) 1 0 1 0 compatible"
     );
     assert_eq!(row("RFC 7643/7644"), "RFC 7643/7644 0 0 0 1 not tested");
-    assert_eq!(row("total"), "total 2 2 1 2");
+    assert_eq!(row("total"), "total 3 2 1 1");
     assert!(
         !out.contains("legacy dialect"),
         "profiles not run stay out: {out}"

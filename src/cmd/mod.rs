@@ -7,6 +7,7 @@ pub mod cli;
 pub mod conn;
 pub mod console;
 pub mod list;
+pub mod record;
 pub mod run;
 pub mod serve;
 pub mod signals;
@@ -43,6 +44,8 @@ pub enum CmdError {
     Io(String),
     #[error("{0}")]
     Snapshot(#[from] scimitar::snapshot::SnapshotError),
+    #[error("{0}")]
+    Record(#[from] scimitar::record::RecordError),
 }
 
 impl CmdError {
@@ -61,6 +64,7 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Cmd
         Command::Serve(args) => serve::command(args, rt),
         Command::Snapshots(args) => Ok(snapshots::command(args)?),
         Command::Cleanup(args) => cleanup::command(args, rt),
+        Command::Record(args) => record::command(args, rt),
         Command::Completions { shell } => Ok(completions(*shell)),
     }
 }

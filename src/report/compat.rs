@@ -228,10 +228,7 @@ fn profile<'a>(run: &'a RunResult, idp: &str) -> Profile<'a> {
             }
         }
         for c in s.cleanup.iter().filter(|c| !c.ok()) {
-            let why = match &c.outcome {
-                Ok(st) => format!("DELETE answered {st}"),
-                Err(e) => e.clone(),
-            };
+            let why = c.problem().unwrap_or_default();
             leftovers.push((s.name.as_str(), c.path.as_str(), why));
         }
     }

@@ -44,7 +44,13 @@ pub fn render(run: &RunResult) -> Result<String, quick_junit::SerializeError> {
             .cleanup
             .iter()
             .filter(|c| !c.ok())
-            .map(|c| format!("not cleaned up: {} ({:?})", c.path, c.outcome))
+            .map(|c| {
+                format!(
+                    "not cleaned up: {} ({})",
+                    c.path,
+                    c.problem().unwrap_or_default()
+                )
+            })
             .collect();
         if !leftovers.is_empty() {
             ts.set_system_err(leftovers.join("\n"));
