@@ -893,3 +893,65 @@ fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
     );
     assert_eq!(o, Outcome::Failed, "{why}");
 }
+
+/// [`without_enterprise`], except that a create sending the extension is
+/// refused with 400 and `detail`.
+fn refusing_enterprise(detail: &'static str) -> Change {
+    let lenient = without_enterprise();
+    Change {
+        on_request: Box::new(move |r| {
+            let sends = r.method == Method::POST
+                && r.path == "/Users"
+                && r.body.as_ref().is_some_and(|b| b.get(ENTERPRISE).is_some());
+            if sends {
+                return Some(Resp {
+                    status: 400,
+                    headers: HeaderMap::new(),
+                    body: Some(
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "400", "scimType": "invalidValue", "detail": detail}),
+                    ),
+                    raw: None,
+                });
+            }
+            (lenient.on_request)(r)
+        }),
+        on_response: lenient.on_response,
+    }
+}
+
+#[test]
+fn a_create_refused_for_an_undeclared_extension_is_advice() {
+    let id = "entra-users::create-user";
+    let r = run(
+        refusing_enterprise(
+            "unknown schema urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ),
+        suites(&["suites/entra"]),
+        &[id],
+    );
+    let st = step(&r, id);
+    assert_eq!(st.outcome, Outcome::Advisory, "{:?}", st.findings);
+    assert!(
+        st.findings[0]
+            .message
+            .contains("remove those mappings from the Entra app"),
+        "{:?}",
+        st.findings
+    );
+    // Refused for something else: still a failure, with what else was sent.
+    let r = run(
+        refusing_enterprise("emails[0].value is malformed"),
+        suites(&["suites/entra"]),
+        &[id],
+    );
+    let st = step(&r, id);
+    assert_eq!(st.outcome, Outcome::Failed, "{:?}", st.findings);
+    assert!(
+        st.findings.iter().any(|f| f.message.contains(
+            "the request sends urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
+        )),
+        "{:?}",
+        st.findings
+    );
+}

@@ -25,6 +25,8 @@ pub struct Judging<'a> {
     pub ordered: bool,
     /// The request's `filter` (query or `.search` body).
     pub filter: Option<&'a str>,
+    /// The request body sent.
+    pub body: Option<&'a Value>,
 }
 
 impl<'a> Judging<'a> {
@@ -56,6 +58,7 @@ impl<'a> Judging<'a> {
             path,
             ordered: in_query || in_body,
             filter,
+            body,
         }
     }
 }
@@ -97,6 +100,7 @@ fn request_path(ex: &Exchange) -> String {
 /// it: a server may refuse such a filter (RFC 7644 §3.4.2.2, invalidFilter).
 pub fn judge(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<Finding> {
     let mut out = judge_all(exp, ex, vars, j);
+    refused_for_undeclared(j, ex, &mut out);
     let unfilterable = unfilterable(j);
     if !unfilterable.is_empty() && out.iter().any(|f| !f.advisory) {
         let note = format!(
@@ -111,6 +115,146 @@ pub fn judge(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
         }
     }
     out
+}
+
+/// An IdP request refused (4xx) while it sends attributes the server's
+/// /Schemas does not declare: when the server's error names one of them,
+/// the step was refused on it, which is the IdP's configuration to change
+/// (advisory, with the advice); otherwise the failure stays and says what
+/// else was sent.
+fn refused_for_undeclared(j: &Judging, ex: &Exchange, out: &mut [Finding]) {
+    let idp = j.idp.to_ascii_lowercase();
+    let status = ex.response.status;
+    if !j.declared.published()
+        || !(idp.starts_with("entra") || idp.starts_with("okta"))
+        || !(400..500).contains(&status)
+        || !out.iter().any(|f| f.subject == "status" && !f.advisory)
+    {
+        return;
+    }
+    let sent = sent_undeclared(j);
+    let Some((first, looked)) = sent.first() else {
+        return;
+    };
+    let names: Vec<String> = sent.iter().map(|(t, _)| qualified(t)).collect();
+    let said = ex
+        .response
+        .json
+        .as_ref()
+        .map(|b| {
+            ["detail", "scimType"]
+                .iter()
+                .filter_map(|k| b.get(*k).and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_lowercase()
+        })
+        .unwrap_or_default();
+    let on_it = sent.iter().any(|(t, _)| {
+        [t.attr.as_deref(), t.urn.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|n| said.contains(&n.to_lowercase()))
+    });
+    let note = format!(
+        "{}; the request sends {}",
+        advice(j.idp, looked, first),
+        names.join(", ")
+    );
+    for f in out.iter_mut().filter(|f| !f.advisory) {
+        if f.subject == "status" {
+            f.message = format!("{} ({note})", f.message);
+        }
+        // Refused on it: the rest follows from the refusal.
+        f.advisory |= on_it;
+    }
+}
+
+/// What the request body sends (attributes, extensions, PATCH paths and
+/// values) that the server does not declare for the resource type.
+fn sent_undeclared<'d>(j: &Judging<'d>) -> Vec<(Target, Lookup<'d>)> {
+    let (Some(ty), Some(body)) = (j.declared.type_for_path(j.path), j.body) else {
+        return Vec::new();
+    };
+    let mut targets: Vec<Target> = Vec::new();
+    fn members(v: &Value, core: &str, out: &mut Vec<Target>) {
+        for (k, x) in v.as_object().into_iter().flatten() {
+            let lower = k.to_ascii_lowercase();
+            if ["schemas", "id", "externalid", "meta", "operations"].contains(&lower.as_str()) {
+                continue;
+            }
+            if !lower.starts_with("urn:") {
+                out.push(Target {
+                    urn: None,
+                    attr: Some(k.clone()),
+                    sub: None,
+                });
+            } else if k.eq_ignore_ascii_case(core) {
+                members(x, core, out);
+            } else {
+                out.push(Target {
+                    urn: Some(k.clone()),
+                    attr: None,
+                    sub: None,
+                });
+                for inner in x.as_object().into_iter().flatten().map(|(n, _)| n) {
+                    out.push(Target {
+                        urn: Some(k.clone()),
+                        attr: Some(inner.clone()),
+                        sub: None,
+                    });
+                }
+            }
+        }
+    }
+    members(body, &ty.schema, &mut targets);
+    for op in body
+        .get("Operations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(p) = op.get("path").and_then(Value::as_str)
+            && let Ok(p) = crate::scim::path::parse(p)
+        {
+            targets.push(Target {
+                urn: p.urn.clone(),
+                attr: Some(p.attr.clone()),
+                sub: p.sub_attr.clone(),
+            });
+        } else if let Some(v) = op.get("value") {
+            members(v, &ty.schema, &mut targets);
+        }
+    }
+    let mut out: Vec<(Target, Lookup<'d>)> = Vec::new();
+    for t in targets {
+        let looked = match (&t.urn, &t.attr) {
+            (Some(u), None) if !j.declared.has_extension(ty, u) => Lookup::NoExtension(u.clone()),
+            (_, None) => continue,
+            (u, Some(a)) => j.declared.lookup(ty, u.as_deref(), a, None),
+        };
+        let undeclared = matches!(looked, Lookup::NoExtension(_) | Lookup::NoAttribute { .. });
+        // An extension's attributes are named; the extension itself only
+        // when nothing under it was sent.
+        if undeclared && t.attr.is_some() && !out.iter().any(|(o, _)| qualified(o) == qualified(&t))
+        {
+            out.retain(|(o, _)| !(o.attr.is_none() && o.urn == t.urn));
+            out.push((t, looked));
+        } else if undeclared && !out.iter().any(|(o, _)| o.urn == t.urn) {
+            out.push((t, looked));
+        }
+    }
+    out
+}
+
+/// `urn:…:attr`, `urn`, or `attr`.
+fn qualified(t: &Target) -> String {
+    match (&t.urn, &t.attr) {
+        (Some(u), Some(a)) => format!("{u}:{a}"),
+        (Some(u), None) => u.clone(),
+        (None, Some(a)) => a.clone(),
+        (None, None) => String::from("it"),
+    }
 }
 
 /// The attributes the request's filter names that the server's /Schemas
@@ -433,12 +577,7 @@ fn rfc_required(ty: &DeclaredType, t: &Target) -> bool {
 /// What to do about an attribute the server does not declare, in the
 /// words of the suite's client.
 fn advice(idp: &str, looked: &Lookup, t: &Target) -> String {
-    let qualified = match (&t.urn, &t.attr) {
-        (Some(u), Some(a)) => format!("{u}:{a}"),
-        (Some(u), None) => u.clone(),
-        (None, Some(a)) => a.clone(),
-        (None, None) => String::from("it"),
-    };
+    let qualified = qualified(t);
     let missing = match looked {
         Lookup::NoExtension(u) if u.eq_ignore_ascii_case(urn::ENTERPRISE_USER) => {
             "the enterprise extension".to_string()
