@@ -457,32 +457,9 @@ fn judge_json(
     let target = ty.and_then(|t| target(path, matches!(shape, Shape::List(_))).map(|x| (t, x)));
     let mut def: Option<DeclaredAttr> = None;
     if let Some((ty, target)) = &target {
-        let looked = match &target.attr {
-            Some(attr) => j
-                .declared
-                .lookup(ty, target.urn.as_deref(), attr, target.sub.as_deref()),
-            None => match &target.urn {
-                Some(u)
-                    if !u.eq_ignore_ascii_case(&ty.schema) && !j.declared.has_extension(ty, u) =>
-                {
-                    Lookup::NoExtension(u.clone())
-                }
-                // The resource, or the extension object: its schema's attributes.
-                Some(u) => {
-                    def = j.declared.schema(u).map(schema_as_attr);
-                    Lookup::Common(&NO_ATTR)
-                }
-                None => Lookup::Common(&NO_ATTR),
-            },
-        };
-        match looked {
-            Lookup::Declared(a) | Lookup::Common(a)
-                if def.is_none() && !std::ptr::eq(a, &NO_ATTR) =>
-            {
-                def = Some(a.clone());
-            }
-            Lookup::Declared(_) | Lookup::Common(_) => {}
-            undeclared if j.declared.published() && !rfc_required(ty, target) => {
+        match definition(j.declared, ty, target) {
+            Ok(d) => def = d,
+            Err(undeclared) if j.declared.published() && !rfc_required(ty, target) => {
                 return pred.eval(actual, vars).err().map(|m| {
                     let mut f = finding(
                         format!("json {path}"),
@@ -492,7 +469,8 @@ fn judge_json(
                     f
                 });
             }
-            _ => {}
+            // Judged by RFC 7643 alone, an unknown attribute is compared as written.
+            Err(_) => {}
         }
     }
     let fold = |v: &Value| match &def {
@@ -511,26 +489,34 @@ fn judge_json(
         .map(|m| finding(format!("json {path}"), m))
 }
 
-/// Stands for "no single attribute" (a whole resource, or a message member).
-static NO_ATTR: DeclaredAttr = DeclaredAttr {
-    name: String::new(),
-    multi_valued: false,
-    required: false,
-    case_exact: true,
-    mutability: None,
-    returned: None,
-    uniqueness: None,
-    filterable: None,
-    sub_attributes: Vec::new(),
-};
-
-/// A schema's attributes as one complex attribute, to fold a whole
-/// resource or extension object.
-fn schema_as_attr(s: &crate::scim::declared::DeclaredSchema) -> DeclaredAttr {
-    DeclaredAttr {
-        name: s.id.clone(),
-        sub_attributes: s.attributes.clone(),
-        ..NO_ATTR.clone()
+/// The definition a path's values compare by (`Ok(None)`: none in
+/// particular), or how the path is undeclared.
+fn definition<'d>(
+    d: &'d Declared,
+    ty: &DeclaredType,
+    t: &Target,
+) -> Result<Option<DeclaredAttr>, Lookup<'d>> {
+    match (&t.attr, &t.urn) {
+        (Some(attr), urn) => match d.lookup(ty, urn.as_deref(), attr, t.sub.as_deref()) {
+            Lookup::Declared(a) | Lookup::Common(a) => Ok(Some(a.clone())),
+            other => Err(other),
+        },
+        (None, Some(u)) if !u.eq_ignore_ascii_case(&ty.schema) && !d.has_extension(ty, u) => {
+            Err(Lookup::NoExtension(u.clone()))
+        }
+        // The resource, or the extension object: its schema's attributes.
+        (None, Some(u)) => Ok(d.schema(u).map(|s| DeclaredAttr {
+            name: s.id.clone(),
+            multi_valued: false,
+            required: false,
+            case_exact: false,
+            mutability: None,
+            returned: None,
+            uniqueness: None,
+            filterable: None,
+            sub_attributes: s.attributes.clone(),
+        })),
+        (None, None) => Ok(None),
     }
 }
 
