@@ -174,6 +174,7 @@ async fn start(change: Change) -> (String, RunningServer) {
         addr,
         ServerConfig {
             token: Some(TOKEN.into()),
+            ..ServerConfig::default()
         },
     )
     .await

@@ -88,6 +88,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
                 ([127, 0, 0, 1], 0).into(),
                 scimitar::server::ServerConfig {
                     token: Some(token.clone()),
+                    ..Default::default()
                 },
             ))
             .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
@@ -108,7 +109,12 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
 
     let caps = rt
         .block_on(runner::discover(&client))
-        .map_err(|e| CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")))?;
+        .map_err(|e| match e {
+            scimitar::http::HttpError::Credentials(why) => {
+                CmdError::Usage(format!("cannot get credentials: {why}"))
+            }
+            e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
+        })?;
     if let Some(note) = &caps.note {
         eprintln!("note: {note}");
     }

@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod auth;
+pub mod oauth;
 
 pub use auth::{Auth, AuthMode, Credential, CredentialError, CredentialProvider};
 
@@ -422,11 +423,12 @@ impl Client {
             return Err(HttpError::TargetDown(why));
         }
         let url = self.url_for(&req.path, &req.query)?;
-        let authorization = match req.auth {
+        let mut authorization = match req.auth {
             AuthMode::Default => self.authorization().await?,
             _ => None,
         };
-        let headers = self.headers_for(req, authorization.as_deref())?;
+        let mut headers = self.headers_for(req, authorization.as_deref())?;
+        let mut refreshed = false;
         let body = match &req.body {
             Some(v) => Some(serde_json::to_vec(v).map_err(|e| HttpError::Request(e.to_string()))?),
             None => None,
@@ -459,6 +461,34 @@ impl Client {
                 self.closes.store(true, Ordering::Relaxed);
             }
             let status = resp.status().as_u16();
+            // A provider's token may have been revoked or expired early:
+            // fetch a new one and retry once (OAuth client credentials).
+            if status == 401
+                && !refreshed
+                && let Auth::Provider(p) = &self.config.auth
+                && let Some(stale) = authorization.clone()
+            {
+                refreshed = true;
+                drop(resp);
+                drop(gate);
+                let fresh = p
+                    .refresh(&Credential {
+                        authorization: stale,
+                        secrets: Vec::new(),
+                    })
+                    .await
+                    .map_err(|e| HttpError::Credentials(e.to_string()))?;
+                for s in &fresh.secrets {
+                    self.secrets.add(s);
+                }
+                headers = self.headers_for(req, Some(&fresh.authorization))?;
+                authorization = Some(fresh.authorization);
+                retries.push(
+                    "401 Unauthorized with the current token: fetched a new one, retried once"
+                        .into(),
+                );
+                continue;
+            }
             if status == 429 {
                 let done = retries.len() as u32;
                 if done >= self.config.max_retries {

@@ -33,6 +33,7 @@ fn reference(rt: &tokio::runtime::Runtime) -> RunningServer {
         "127.0.0.1:0".parse().unwrap(),
         ServerConfig {
             token: Some(TOKEN.into()),
+            ..Default::default()
         },
     ))
     .unwrap()

@@ -2,16 +2,14 @@
 //! the results must not depend on it, discovery happens once per run, and
 //! each created resource is deleted exactly once.
 
-mod support;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use crate::support::{Suites, fake, scim_json, scimitar};
 use regex::Regex;
 use serde_json::Value;
-use support::{Suites, fake, scim_json, scimitar};
 use wiremock::Mock;
 use wiremock::matchers::{method, path};
 
@@ -308,7 +306,7 @@ fn closing_server() -> (String, Arc<AtomicUsize>) {
                 max.fetch_max(now, Ordering::SeqCst);
                 let head = String::from_utf8_lossy(&buf).to_string();
                 let body = if head.starts_with("GET /scim/v2/ServiceProviderConfig") {
-                    support::spc(false).to_string()
+                    crate::support::spc(false).to_string()
                 } else {
                     r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}"#.to_string()
                 };
