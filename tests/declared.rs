@@ -956,3 +956,33 @@ fn a_create_refused_for_an_undeclared_extension_is_advice() {
         st.findings
     );
 }
+
+#[test]
+fn without_schemas_published_rfc_7643_judges() {
+    // No /Schemas: the enterprise attributes the server drops are judged by
+    // RFC 7643's definitions, so the drop is a failure as before.
+    let lenient = without_enterprise();
+    let change = Change {
+        on_request: Box::new(move |r| {
+            if r.path.starts_with("/Schemas") {
+                return Some(Resp {
+                    status: 404,
+                    headers: HeaderMap::new(),
+                    body: Some(
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "404"}),
+                    ),
+                    raw: None,
+                });
+            }
+            (lenient.on_request)(r)
+        }),
+        on_response: lenient.on_response,
+    };
+    let r = run(change, suites(&["suites/entra"]), &[]);
+    let f = failures(&r);
+    assert!(
+        f.iter().any(|l| l.contains(ENTERPRISE)),
+        "no failure names the enterprise extension: {f:#?}"
+    );
+}
