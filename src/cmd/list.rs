@@ -7,7 +7,11 @@ use super::{CmdError, EXIT_OK, load_suites};
 
 /// `scimitar list`
 pub fn command(args: &SuiteArgs) -> Result<ExitCode, CmdError> {
-    let suites = load_suites(args)?;
+    let loaded = load_suites(args)?;
+    for n in &loaded.notes {
+        eprintln!("{n}");
+    }
+    let suites = loaded.suites;
     let mut steps = 0;
     for s in &suites {
         let req = if s.requires.is_empty() {

@@ -12,8 +12,12 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod auth;
+pub mod contact;
+pub mod limit;
 
 pub use auth::{Auth, AuthMode, Credential, CredentialError, CredentialProvider};
+pub use contact::ContactProblem;
+pub use limit::Throttling;
 
 #[derive(Clone)]
 pub struct HttpConfig {
@@ -27,7 +31,7 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// Bodies larger than this are cut off and reported.
     pub max_body: usize,
-    pub max_retries: u32,
+    /// The total a request may wait on 429s before it gives up.
     pub max_retry_wait: Duration,
     pub cacert: Option<std::path::PathBuf>,
     pub insecure: bool,
@@ -52,7 +56,6 @@ impl std::fmt::Debug for HttpConfig {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_body", &self.max_body)
-            .field("max_retries", &self.max_retries)
             .field("max_retry_wait", &self.max_retry_wait)
             .field("cacert", &self.cacert)
             .field("insecure", &self.insecure)
@@ -70,8 +73,7 @@ impl HttpConfig {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_body: 10 * 1024 * 1024,
-            max_retries: 3,
-            max_retry_wait: Duration::from_secs(30),
+            max_retry_wait: Duration::from_secs(60),
             cacert: None,
             insecure: false,
             client_identity: None,
@@ -109,8 +111,16 @@ pub enum HttpError {
     TargetDown(String),
     #[error("cannot get credentials: {0}")]
     Credentials(String),
-    #[error("still rate limited (429 Too Many Requests) after {retries} retries; not checked")]
-    RateLimited { retries: u32 },
+    #[error(
+        "still rate limited (429 Too Many Requests) after {retries} retries and {} of waiting (--max-retry-wait {}); not checked",
+        secs(*waited),
+        secs(*budget)
+    )]
+    RateLimited {
+        retries: u32,
+        waited: Duration,
+        budget: Duration,
+    },
     #[error("HTTP error talking to {url}: {reason}")]
     Other { url: String, reason: String },
 }
@@ -154,6 +164,35 @@ impl RecordedRequest {
     pub fn line(&self) -> String {
         format!("{} {}", self.method, self.url)
     }
+
+    /// A curl command that sends this request again. Credentials are never
+    /// in it: the `Authorization` value becomes `$SCIM_TOKEN` (set it
+    /// before pasting), other redacted values stay `***`.
+    pub fn curl(&self) -> String {
+        let mut parts = vec!["curl".to_string(), "-sS".into(), "-i".into()];
+        if self.method != "GET" {
+            parts.push(format!("-X {}", self.method));
+        }
+        parts.push(shell_quote(&self.url));
+        for (k, v) in &self.headers {
+            if k.eq_ignore_ascii_case("authorization") {
+                let scheme = v.split_once(' ').map_or("Bearer", |(s, _)| s);
+                // Double quotes: the shell expands the variable.
+                parts.push(format!("-H \"Authorization: {scheme} $SCIM_TOKEN\""));
+            } else if !k.eq_ignore_ascii_case("user-agent") {
+                parts.push(format!("-H {}", shell_quote(&format!("{k}: {v}"))));
+            }
+        }
+        if let Some(b) = &self.body {
+            parts.push(format!("--data-binary {}", shell_quote(&b.to_string())));
+        }
+        parts.join(" ")
+    }
+}
+
+/// `s` in single quotes for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -269,6 +308,8 @@ pub struct Client {
     /// costs a 1 s retransmit, so requests then go through `close_gate`.
     closes: AtomicBool,
     close_gate: tokio::sync::Semaphore,
+    /// One per target: how many requests go at once, cut on 429s.
+    limiter: limit::Limiter,
 }
 
 /// Requests in flight at once to a target that closes every connection;
@@ -328,6 +369,7 @@ impl Client {
             sent: AtomicU64::new(0),
             closes: AtomicBool::new(false),
             close_gate: tokio::sync::Semaphore::new(CLOSING_TARGET_IN_FLIGHT),
+            limiter: limit::Limiter::default(),
         })
     }
 
@@ -337,6 +379,12 @@ impl Client {
 
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// What 429s did so far: how often, how long the run waited, how many
+    /// requests were let in flight.
+    pub fn throttling(&self) -> Throttling {
+        self.limiter.stats()
     }
 
     /// Requests put on the wire so far (retries included).
@@ -439,6 +487,7 @@ impl Client {
         };
         let started = Instant::now();
         let mut retries = Vec::new();
+        let mut waited = Duration::ZERO;
         loop {
             let mut rb = self
                 .inner
@@ -453,6 +502,7 @@ impl Client {
             } else {
                 None
             };
+            let permit = self.limiter.acquire().await;
             self.sent.fetch_add(1, Ordering::Relaxed);
             let resp = rb.send().await.map_err(|e| self.classify(&url, e))?;
             if closes_connection(&resp) {
@@ -460,22 +510,30 @@ impl Client {
             }
             let status = resp.status().as_u16();
             if status == 429 {
-                let done = retries.len() as u32;
-                if done >= self.config.max_retries {
-                    return Err(HttpError::RateLimited { retries: done });
-                }
-                let (wait, line) = retry_plan(
-                    retry_after(resp.headers()),
-                    self.config.max_retry_wait,
-                    done + 1,
-                    self.config.max_retries,
-                );
-                retries.push(line);
+                let asked = retry_after(resp.headers());
                 drop(resp);
+                drop(permit);
                 drop(gate);
+                let n = retries.len() as u32 + 1;
+                self.limiter
+                    .throttled(asked.filter(|a| !a.is_zero()).unwrap_or(limit::backoff(n)));
+                let Some((wait, line)) =
+                    retry_plan(asked, n, waited, self.config.max_retry_wait)
+                else {
+                    self.limiter.gave_up();
+                    return Err(HttpError::RateLimited {
+                        retries: n - 1,
+                        waited,
+                        budget: self.config.max_retry_wait,
+                    });
+                };
+                retries.push(line);
                 tokio::time::sleep(wait).await;
+                waited += wait;
+                self.limiter.waited(wait);
                 continue;
             }
+            self.limiter.success();
             let resp_headers = self.record_headers(resp.headers());
             let (bytes, truncated) = self.read_capped(resp, &url).await?;
             let text = self.secrets.redact(&String::from_utf8_lossy(&bytes));
@@ -560,11 +618,17 @@ impl Client {
             };
         }
         let lower = reason.to_lowercase();
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("corrupt message")
+        {
             let hint = if reason.contains("UnknownIssuer") {
                 " (the certificate is not signed by a CA this machine trusts: give --cacert FILE, or --insecure for a throwaway test server)"
             } else if reason.contains("NotValidForName") {
                 " (the certificate does not name this host: check --url)"
+            } else if reason.contains("InvalidContentType") || lower.contains("corrupt message") {
+                " (the server answers in plain HTTP on this port, not TLS: try http:// instead of https://, or the TLS port)"
             } else if lower.contains("certificate required")
                 || lower.contains("certificaterequired")
             {
@@ -621,31 +685,47 @@ fn redact_value(v: &Value, secrets: &Secrets) -> Value {
     }
 }
 
-/// How long to wait before retry `n` of `max` after a 429, and the line that
-/// says so. The server's `Retry-After` is honoured up to `cap`; without one,
-/// one second.
-pub fn retry_plan(asked: Option<Duration>, cap: Duration, n: u32, max: u32) -> (Duration, String) {
-    let wait = asked.unwrap_or(DEFAULT_RETRY_WAIT).min(cap);
+/// How long to wait before retry `n` after a 429, and the line that says
+/// so; `None` once the request has used up its budget (`--max-retry-wait`,
+/// the total a request may wait on 429s). The server's `Retry-After` is
+/// honoured (with jitter, so requests told the same time do not return at
+/// once) up to what is left of the budget; without one (or zero), 0.5 s
+/// doubling.
+pub fn retry_plan(
+    asked: Option<Duration>,
+    n: u32,
+    used: Duration,
+    budget: Duration,
+) -> Option<(Duration, String)> {
+    let left = budget.saturating_sub(used);
+    if left.is_zero() {
+        return None;
+    }
+    let base = asked
+        .filter(|a| !a.is_zero())
+        .unwrap_or_else(|| limit::backoff(n));
+    let wait = limit::jitter(base).min(left);
     let why = match asked {
-        Some(a) if a > cap => format!(
-            "Retry-After {}, capped at --max-retry-wait {}",
+        Some(a) if a > left => format!(
+            "Retry-After {}, more than the {} left of --max-retry-wait {}",
             secs(a),
-            secs(cap)
+            secs(left),
+            secs(budget)
         ),
         Some(a) => format!("Retry-After {}", secs(a)),
         None => "no Retry-After".to_string(),
     };
-    (
+    Some((
         wait,
         format!(
-            "429 Too Many Requests ({why}): retry {n} of {max} after {}",
-            secs(wait)
+            "429 Too Many Requests ({why}): retry {n} after {} ({} of --max-retry-wait {} used)",
+            secs(wait),
+            secs(used + wait),
+            secs(budget)
         ),
-    )
+    ))
 }
 
-/// Wait after a 429 that names no time.
-const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// Whether the server will close this connection after the response.
 fn closes_connection(resp: &reqwest::Response) -> bool {
@@ -733,20 +813,25 @@ mod tests {
     }
 
     #[test]
-    fn retry_plan_honours_retry_after_up_to_the_cap() {
-        let cap = Duration::from_secs(30);
-        let (w, line) = retry_plan(Some(Duration::from_secs(2)), cap, 1, 3);
-        assert_eq!(w, Duration::from_secs(2));
-        assert_eq!(
-            line,
-            "429 Too Many Requests (Retry-After 2s): retry 1 of 3 after 2s"
+    fn retry_plan_honours_retry_after_within_the_budget() {
+        let budget = Duration::from_secs(30);
+        let (w, line) = retry_plan(Some(Duration::from_secs(2)), 1, Duration::ZERO, budget).unwrap();
+        assert!(w >= Duration::from_secs(2) && w <= Duration::from_millis(2500), "{w:?}");
+        assert!(
+            line.starts_with("429 Too Many Requests (Retry-After 2s): retry 1 after 2"),
+            "{line}"
         );
-        let (w, line) = retry_plan(Some(Duration::from_secs(3600)), cap, 2, 3);
-        assert_eq!(w, cap);
-        assert!(line.contains("capped at --max-retry-wait 30s"), "{line}");
-        let (w, line) = retry_plan(None, cap, 3, 3);
-        assert_eq!(w, Duration::from_secs(1));
+        // More than is left: wait what is left, and say so.
+        let used = Duration::from_secs(28);
+        let (w, line) = retry_plan(Some(Duration::from_secs(3600)), 2, used, budget).unwrap();
+        assert_eq!(w, Duration::from_secs(2));
+        assert!(line.contains("more than the 2s left of --max-retry-wait 30s"), "{line}");
+        // No Retry-After: a short backoff.
+        let (w, line) = retry_plan(None, 1, Duration::ZERO, budget).unwrap();
+        assert!(w < Duration::from_secs(1), "{w:?}");
         assert!(line.contains("no Retry-After"), "{line}");
+        // The budget used up: give up.
+        assert!(retry_plan(None, 9, budget, budget).is_none());
     }
 
     #[test]

@@ -24,11 +24,28 @@ struct Document<'a> {
 struct Verdict {
     idp: String,
     label: String,
-    /// `compatible`, `not-compatible` or `not-tested`.
+    /// Custom suites: never an IdP's verdict.
+    custom: bool,
+    /// `compatible`, `compatible-without`, `not-compatible`, `incomplete`,
+    /// `not-tested`, `custom-passed` or `custom-failed`.
     verdict: &'static str,
     /// The verdict as the reports word it.
     text: String,
     counts: super::Counts,
+    coverage: Coverage,
+}
+
+#[derive(Serialize)]
+struct Coverage {
+    /// Steps checked (passed, advisory or failed).
+    checked: usize,
+    /// Steps in the profile's built-in suites (custom: steps selected).
+    total: usize,
+    /// Steps not checked, by reason (`rate_limited`, `interrupted`,
+    /// `suite_error`, `filtered`, `unsupported`, `after_failure`).
+    not_checked: std::collections::BTreeMap<&'static str, usize>,
+    /// Capabilities the server lacks that left steps unchecked.
+    missing_capabilities: Vec<String>,
 }
 
 pub fn render(run: &RunResult) -> String {
@@ -38,13 +55,21 @@ pub fn render(run: &RunResult) -> String {
         .map(|p| Verdict {
             idp: p.idp.clone(),
             label: p.label.clone(),
-            verdict: match p.verdict {
-                super::compat::Verdict::Compatible => "compatible",
-                super::compat::Verdict::NotCompatible { .. } => "not-compatible",
-                super::compat::Verdict::NotTested => "not-tested",
-            },
-            text: p.verdict.text(),
+            custom: p.custom,
+            verdict: p.verdict.id(),
+            text: p.verdict_text(),
             counts: p.counts,
+            coverage: Coverage {
+                checked: p.coverage.checked,
+                total: p.coverage.total,
+                not_checked: p
+                    .coverage
+                    .unchecked
+                    .iter()
+                    .map(|(u, n)| (u.id(), *n))
+                    .collect(),
+                missing_capabilities: p.coverage.missing.clone(),
+            },
         })
         .collect();
     let doc = Document {

@@ -13,6 +13,8 @@ pub struct Capabilities {
     values: Vec<(Capability, Option<bool>)>,
     /// Why discovery learned nothing, if it did not.
     pub note: Option<String>,
+    /// The `/ServiceProviderConfig` exchange: the run's first contact.
+    pub contact: Option<crate::http::Exchange>,
 }
 
 impl Capabilities {
@@ -53,6 +55,7 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
             "/ServiceProviderConfig",
         ))
         .await?;
+    caps.contact = Some(spc.clone());
     match (&spc.response.json, spc.response.status) {
         (Some(v), 200) => {
             let flag = |k: &str| {
