@@ -99,10 +99,14 @@ pub struct Filters {
 }
 
 impl Filters {
-    /// Whether the user asked for part of the suites: then a profile left
-    /// incomplete by the selection is what was asked for, not a failure.
+    /// Whether the user chose what to run (FILTER, `--skip`, `--idp`,
+    /// `--suite`): then a profile left incomplete by that choice is what
+    /// was asked for, not a failure.
     pub fn explicit(&self) -> bool {
-        self.filter.is_some() || !self.skip.is_empty() || !self.idps.is_empty()
+        self.filter.is_some()
+            || !self.skip.is_empty()
+            || !self.idps.is_empty()
+            || !self.suites.is_empty()
     }
 
     /// The filters in one line, as typed: `FILTER 'x', --skip y`.
@@ -119,6 +123,9 @@ impl Filters {
         }
         for i in &self.idps {
             parts.push(format!("--idp {i}"));
+        }
+        for s in &self.suites {
+            parts.push(format!("--suite {s}"));
         }
         parts.join(", ")
     }

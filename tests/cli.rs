@@ -402,7 +402,7 @@ fn junit_and_json_reports_agree_with_the_console() {
 
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     let outcomes: Vec<&str> = report["suites"]
         .as_array()
         .unwrap()

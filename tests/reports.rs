@@ -172,21 +172,37 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     let md = &r.md;
     assert!(md.starts_with("# SCIM compatibility report"), "{md}");
     assert!(md.contains("| scimitar | 0.1.0 |") || md.contains(env!("CARGO_PKG_VERSION")));
-    // Profile | Verdict | Passed | Failed | Advisory | Skipped
+    // Profile | Verdict | Checked | Passed | Failed | Advisory | Skipped.
+    // These suites are custom (not the built-in ones): never an IdP's verdict.
     assert_eq!(
-        md_row(md, "Microsoft Entra ID (aadOptscim062020)")[1..],
-        ["❌ not compatible: 1 failing step", "1", "1", "0", "1"],
+        md_row(md, "Custom suites (idp: entra)")[1..],
+        [
+            "❌ 1 failing step (custom suites)",
+            "2 of 3 selected",
+            "1",
+            "1",
+            "0",
+            "1"
+        ],
         "{md}"
     );
     assert_eq!(
-        md_row(md, "Okta (OIN, PATCH)")[1..],
-        ["✅ compatible", "1", "0", "1", "0"],
+        md_row(md, "Custom suites (idp: okta)")[1..],
+        [
+            "✅ passed (custom suites)",
+            "2 of 2 selected",
+            "1",
+            "0",
+            "1",
+            "0"
+        ],
         "{md}"
     );
     assert_eq!(
-        md_row(md, "RFC 7643/7644")[1..],
+        md_row(md, "Custom suites (idp: rfc)")[1..],
         [
             "➖ not tested (all 1 selected steps were skipped)",
+            "0 of 1 selected",
             "0",
             "0",
             "0",
@@ -198,6 +214,7 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
         md_row(md, "Microsoft Entra ID (legacy dialect)")[1..],
         [
             "➖ not tested (no suite of this profile was run)",
+            "0/46",
             "0",
             "0",
             "0",
@@ -207,7 +224,7 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     );
     assert!(
         md.contains(
-            "Compatible with: Okta (OIN, PATCH). Not compatible with: Microsoft Entra ID (aadOptscim062020), Okta (AIW, PUT). Not tested: Microsoft Entra ID (legacy dialect), RFC 7643/7644."
+            "Not tested: Microsoft Entra ID (aadOptscim062020), Microsoft Entra ID (legacy dialect), Okta (OIN, PATCH), Okta (AIW, PUT), RFC 7643/7644. Custom suites (not an IdP verdict): 2 passed, 2 failed, 1 advisory, 2 skipped."
         ),
         "{md}"
     );
@@ -273,11 +290,11 @@ fn html_report_is_self_contained_and_printable() {
         assert!(!h.contains(bad), "{bad} in {h}");
     }
     assert!(
-        h.contains("<span class=\"verdict fail\">not compatible: 1 failing step</span>"),
+        h.contains("<span class=\"verdict fail\">1 failing step (custom suites)</span>"),
         "{h}"
     );
     assert!(
-        h.contains("<span class=\"verdict ok\">compatible</span>"),
+        h.contains("<span class=\"verdict pass\">passed (custom suites)</span>"),
         "{h}"
     );
     assert!(
@@ -336,14 +353,17 @@ fn console_summary_has_a_verdict_per_profile_and_quiet_prints_only_failures() {
             .unwrap_or_default()
     };
     assert_eq!(
-        row("Microsoft Entra ID (aadOptscim062020)"),
-        "Microsoft Entra ID (aadOptscim062020) 1 1 0 1 not compatible: 1 failing step"
+        row("Custom suites (idp: entra)"),
+        "Custom suites (idp: entra) 2 of 3 selected 1 1 0 1 1 failing step (custom suites)"
     );
     assert_eq!(
-        row("Okta (OIN, PATCH)"),
-        "Okta (OIN, PATCH) 1 0 1 0 compatible"
+        row("Custom suites (idp: okta)"),
+        "Custom suites (idp: okta) 2 of 2 selected 1 0 1 0 passed (custom suites)"
     );
-    assert_eq!(row("RFC 7643/7644"), "RFC 7643/7644 0 0 0 1 not tested");
+    assert_eq!(
+        row("Custom suites (idp: rfc)"),
+        "Custom suites (idp: rfc) 0 of 1 selected 0 0 0 1 not tested"
+    );
     assert_eq!(row("total"), "total 2 2 1 2");
     assert!(
         !out.contains("legacy dialect"),
@@ -370,7 +390,11 @@ fn quiet_passing_run_prints_just_the_summary() {
         "{}",
         out.stdout
     );
-    assert!(lines[2].trim_start().starts_with("Okta (OIN, PATCH)"));
+    assert!(
+        lines[2]
+            .trim_start()
+            .starts_with("Custom suites (idp: okta)")
+    );
     assert_eq!(lines.len(), 3, "{}", out.stdout);
 }
 
@@ -408,12 +432,19 @@ steps:
     let md = std::fs::read_to_string(s.root().join("out/r.md")).unwrap_or_default();
     let html = std::fs::read_to_string(s.root().join("r.HTML")).unwrap_or_default();
     assert_eq!(
-        md_row(&md, "RFC 7643/7644")[1..],
-        ["✅ compatible", "2", "0", "0", "0"],
+        md_row(&md, "Custom suites (idp: rfc)")[1..],
+        [
+            "✅ passed (custom suites)",
+            "2 of 2 selected",
+            "2",
+            "0",
+            "0",
+            "0"
+        ],
         "{md}"
     );
     assert!(!md.contains("### Failing steps"), "{md}");
-    assert!(html.contains("<span class=\"verdict ok\">compatible</span>"));
+    assert!(html.contains("<span class=\"verdict pass\">passed (custom suites)</span>"));
     // The embedded server's token is per run and never shown.
     assert!(!md.contains("scimitar-embedded-") && !html.contains("scimitar-embedded-"));
 }
@@ -533,12 +564,22 @@ fn json_report_carries_the_verdicts() {
             .cloned()
             .unwrap_or_default()
     };
-    assert_eq!(verdict("entra")["verdict"], "not-compatible", "{text}");
-    assert_eq!(verdict("entra")["text"], "not compatible: 1 failing step");
-    assert_eq!(verdict("entra")["counts"]["failed"], 1);
-    assert_eq!(verdict("okta")["verdict"], "compatible");
+    // Custom suites get their own rows; the profiles they name stay untested.
+    assert_eq!(
+        verdict("custom-entra")["verdict"],
+        "custom-failed",
+        "{text}"
+    );
+    assert_eq!(
+        verdict("custom-entra")["text"],
+        "1 failing step (custom suites)"
+    );
+    assert_eq!(verdict("custom-entra")["counts"]["failed"], 1);
+    assert_eq!(verdict("custom-okta")["verdict"], "custom-passed");
+    assert_eq!(verdict("entra")["verdict"], "not-tested");
+    assert_eq!(verdict("okta")["verdict"], "not-tested");
     assert_eq!(verdict("rfc")["verdict"], "not-tested");
     assert_eq!(verdict("entra-legacy")["verdict"], "not-tested");
-    assert_eq!(verdict("okta-aiw")["verdict"], "not-compatible");
+    assert_eq!(verdict("custom-okta-aiw")["verdict"], "custom-failed");
     assert!(!text.contains(TOKEN));
 }

@@ -312,6 +312,26 @@ pub struct Client {
     limiter: limit::Limiter,
 }
 
+/// How a request is sent: a suite's step, or the first contact's probe.
+#[derive(Debug, Clone, Copy)]
+struct Sending {
+    /// A timeout marks the target as down for the rest of the run.
+    mark_down: bool,
+    /// A smaller body cap than `--max-body`.
+    max_body: Option<usize>,
+}
+
+impl Sending {
+    const STEP: Sending = Sending {
+        mark_down: true,
+        max_body: None,
+    };
+    const PROBE: Sending = Sending {
+        mark_down: false,
+        max_body: Some(64 * 1024),
+    };
+}
+
 /// Requests in flight at once to a target that closes every connection;
 /// below Python's default listen backlog of 5.
 const CLOSING_TARGET_IN_FLIGHT: usize = 4;
@@ -466,6 +486,17 @@ impl Client {
     /// Sends a request (retrying on 429 as the server asks, within limits)
     /// and records the exchange.
     pub async fn send(&self, req: &Request) -> Result<Exchange, HttpError> {
+        self.send_with(req, Sending::STEP).await
+    }
+
+    /// [`Client::send`] for a look at the target before the run (the first
+    /// contact): the body is read only up to 64 KiB, and a timeout does not
+    /// mark the target as down, so the suites still get their chance.
+    pub async fn probe(&self, req: &Request) -> Result<Exchange, HttpError> {
+        self.send_with(req, Sending::PROBE).await
+    }
+
+    async fn send_with(&self, req: &Request, how: Sending) -> Result<Exchange, HttpError> {
         if let Some(why) = self.down.lock().map(|d| d.clone()).unwrap_or_default() {
             return Err(HttpError::TargetDown(why));
         }
@@ -504,7 +535,7 @@ impl Client {
             };
             let permit = self.limiter.acquire().await;
             self.sent.fetch_add(1, Ordering::Relaxed);
-            let resp = rb.send().await.map_err(|e| self.classify(&url, e))?;
+            let resp = rb.send().await.map_err(|e| self.classify(&url, e, how))?;
             if closes_connection(&resp) {
                 self.closes.store(true, Ordering::Relaxed);
             }
@@ -515,11 +546,13 @@ impl Client {
                 drop(permit);
                 drop(gate);
                 let n = retries.len() as u32 + 1;
+                let plan = retry_plan(asked, n, waited, self.config.max_retry_wait);
+                // Every request to the target holds off as long as this one
+                // waits: never longer than its budget (a Retry-After of an
+                // hour must not stall the run).
                 self.limiter
-                    .throttled(asked.filter(|a| !a.is_zero()).unwrap_or(limit::backoff(n)));
-                let Some((wait, line)) =
-                    retry_plan(asked, n, waited, self.config.max_retry_wait)
-                else {
+                    .throttled(plan.as_ref().map_or(Duration::ZERO, |(w, _)| *w));
+                let Some((wait, line)) = plan else {
                     self.limiter.gave_up();
                     return Err(HttpError::RateLimited {
                         retries: n - 1,
@@ -535,7 +568,7 @@ impl Client {
             }
             self.limiter.success();
             let resp_headers = self.record_headers(resp.headers());
-            let (bytes, truncated) = self.read_capped(resp, &url).await?;
+            let (bytes, truncated) = self.read_capped(resp, &url, how).await?;
             let text = self.secrets.redact(&String::from_utf8_lossy(&bytes));
             let json = if truncated {
                 None
@@ -562,14 +595,16 @@ impl Client {
         &self,
         mut resp: reqwest::Response,
         url: &reqwest::Url,
+        how: Sending,
     ) -> Result<(Vec<u8>, bool), HttpError> {
+        let cap = how.max_body.unwrap_or(self.config.max_body);
         let mut buf = Vec::new();
-        let body_error = |e| match self.classify(url, e) {
+        let body_error = |e| match self.classify(url, e, how) {
             HttpError::Timeout { url, timeout } => HttpError::BodyTimeout { url, timeout },
             other => other,
         };
         while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
-            let room = self.config.max_body.saturating_sub(buf.len());
+            let room = cap.saturating_sub(buf.len());
             if chunk.len() > room {
                 buf.extend_from_slice(&chunk[..room]);
                 return Ok((buf, true));
@@ -596,11 +631,11 @@ impl Client {
             .collect()
     }
 
-    fn classify(&self, url: &reqwest::Url, e: reqwest::Error) -> HttpError {
+    fn classify(&self, url: &reqwest::Url, e: reqwest::Error, how: Sending) -> HttpError {
         let url_s = self.secrets.redact(url.as_str());
         let reason = self.secrets.redact(&reason(&e));
         if e.is_timeout() {
-            if let Ok(mut d) = self.down.lock() {
+            if let (true, Ok(mut d)) = (how.mark_down, self.down.lock()) {
                 d.get_or_insert_with(|| {
                     format!("{url_s} timed out after {}", secs(self.config.timeout))
                 });
@@ -726,7 +761,6 @@ pub fn retry_plan(
     ))
 }
 
-
 /// Whether the server will close this connection after the response.
 fn closes_connection(resp: &reqwest::Response) -> bool {
     let connection = resp
@@ -815,8 +849,12 @@ mod tests {
     #[test]
     fn retry_plan_honours_retry_after_within_the_budget() {
         let budget = Duration::from_secs(30);
-        let (w, line) = retry_plan(Some(Duration::from_secs(2)), 1, Duration::ZERO, budget).unwrap();
-        assert!(w >= Duration::from_secs(2) && w <= Duration::from_millis(2500), "{w:?}");
+        let (w, line) =
+            retry_plan(Some(Duration::from_secs(2)), 1, Duration::ZERO, budget).unwrap();
+        assert!(
+            w >= Duration::from_secs(2) && w <= Duration::from_millis(2500),
+            "{w:?}"
+        );
         assert!(
             line.starts_with("429 Too Many Requests (Retry-After 2s): retry 1 after 2"),
             "{line}"
@@ -825,7 +863,10 @@ mod tests {
         let used = Duration::from_secs(28);
         let (w, line) = retry_plan(Some(Duration::from_secs(3600)), 2, used, budget).unwrap();
         assert_eq!(w, Duration::from_secs(2));
-        assert!(line.contains("more than the 2s left of --max-retry-wait 30s"), "{line}");
+        assert!(
+            line.contains("more than the 2s left of --max-retry-wait 30s"),
+            "{line}"
+        );
         // No Retry-After: a short backoff.
         let (w, line) = retry_plan(None, 1, Duration::ZERO, budget).unwrap();
         assert!(w < Duration::from_secs(1), "{w:?}");

@@ -697,9 +697,13 @@ fn finish(p: &mut Profile) {
                 failing: p.counts.failed,
             }
         }
-    } else if c.checked == 0 {
+    } else if c.checked == 0 && !c.unfinished(true) {
+        // Nothing selected, or all of it needs what the server lacks.
         Verdict::NotTested
-    } else if p.interrupted || c.checked + c.count(Unchecked::Unsupported) < c.total {
+    } else if c.checked == 0
+        || p.interrupted
+        || c.checked + c.count(Unchecked::Unsupported) < c.total
+    {
         Verdict::Incomplete
     } else if p.custom {
         Verdict::CustomPassed

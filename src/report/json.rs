@@ -6,7 +6,9 @@ use serde::Serialize;
 use crate::results::RunResult;
 
 /// Bumped whenever a field changes meaning or disappears.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: verdicts carry coverage and custom rows; cleanup entries are
+/// `{path, status | error, cleaned}`; `throttling` and `invocation` added.
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -16,6 +18,10 @@ struct Document<'a> {
     /// The compatibility verdict of every known profile and of any other
     /// that ran, as the reports give it.
     verdicts: Vec<Verdict>,
+    /// Selected steps whose only failure is a snapshot difference.
+    snapshot_changes: usize,
+    /// Steps left unchecked for a reason the user did not choose: exit 1.
+    unfinished: bool,
     #[serde(flatten)]
     run: &'a RunResult,
 }
@@ -49,7 +55,8 @@ struct Coverage {
 }
 
 pub fn render(run: &RunResult) -> String {
-    let verdicts = super::compat::Compat::new(run)
+    let compat = super::compat::Compat::new(run);
+    let verdicts = compat
         .profiles
         .iter()
         .map(|p| Verdict {
@@ -77,6 +84,8 @@ pub fn render(run: &RunResult) -> String {
         scimitar_version: env!("CARGO_PKG_VERSION"),
         summary: super::by_idp(run),
         verdicts,
+        snapshot_changes: compat.snapshot_changes.len(),
+        unfinished: compat.unfinished(),
         run,
     };
     serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
