@@ -40,6 +40,7 @@ pub mod events;
 #[allow(missing_docs)]
 pub mod http;
 pub mod profile;
+pub mod record;
 #[allow(missing_docs)]
 pub mod report;
 pub mod results;

@@ -214,6 +214,15 @@ pub struct StepResult {
     /// The request failed before a response came (timeout, refused, …).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Findings that only follow from a wrong status (fields absent from an
+    /// error body, no Location on a 400): kept for whoever wants them, not
+    /// shown as failures of their own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub follow_on: Vec<Finding>,
+    /// The fallback request sent when the step's own request was refused;
+    /// later steps use what it created.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Exchange>,
     /// The suite's `why:` for the step.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub why: Option<String>,
@@ -258,6 +267,30 @@ pub enum SkipReason {
         /// That step's name.
         step: String,
     },
+    /// A variable the step uses was not produced by the step that captures it.
+    MissingVariable {
+        /// The variable.
+        name: String,
+        /// The step that should have captured it.
+        producer: String,
+        /// Whether that step ran only as setup for this one (not selected).
+        setup: bool,
+    },
+    /// The step depends on a step that was not checked.
+    DependencyUnchecked {
+        /// That step's name.
+        step: String,
+    },
+    /// The step depends on a step the user excluded (`--skip`).
+    DependencyExcluded {
+        /// That step's name.
+        step: String,
+    },
+    /// The target stopped answering earlier in the run.
+    TargetDown {
+        /// What happened then.
+        detail: String,
+    },
     /// This step's own request stayed rate limited (429) within the retry budget.
     RateLimited {
         /// `METHOD path` of the request.
@@ -294,6 +327,29 @@ impl fmt::Display for SkipReason {
                 write!(f, "an earlier step, '{step}', was rate limited (429)")
             }
             SkipReason::RateLimited { request, detail } => write!(f, "{request}: {detail}"),
+            SkipReason::MissingVariable {
+                name,
+                producer,
+                setup: true,
+            } => write!(
+                f,
+                "setup step '{producer}' failed: it did not produce {{{{{name}}}}}"
+            ),
+            SkipReason::MissingVariable { name, producer, .. } => {
+                write!(f, "'{producer}' failed to produce {{{{{name}}}}}")
+            }
+            SkipReason::DependencyUnchecked { step } => {
+                write!(f, "it depends on '{step}', which was not checked")
+            }
+            SkipReason::DependencyExcluded { step } => {
+                write!(f, "it depends on '{step}', which was skipped (--skip)")
+            }
+            SkipReason::TargetDown { detail } => {
+                write!(
+                    f,
+                    "not sent: the target stopped answering earlier ({detail})"
+                )
+            }
         }
     }
 }
@@ -305,24 +361,31 @@ impl Serialize for SkipReason {
 }
 
 /// One DELETE of something the suite created. In JSON:
-/// `{"path": …, "status": 204, "cleaned": true}` or
-/// `{"path": …, "error": "…", "cleaned": false}`.
+/// `{"path": …, "status": 204, "cleaned": true}`,
+/// `{"path": …, "error": "…", "cleaned": false}`, with `still_there` after
+/// a soft delete.
 #[derive(Debug, Clone)]
 pub struct CleanupResult {
     /// The resource's path under the base URL.
     pub path: String,
     /// The DELETE's status, or why it could not be sent.
     pub outcome: Result<u16, String>,
+    /// Set when a GET after a 2xx DELETE still found the resource (a soft
+    /// delete): what the GET showed.
+    pub still_there: Option<String>,
 }
 
 impl Serialize for CleanupResult {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let mut m = s.serialize_map(Some(3))?;
+        let mut m = s.serialize_map(None)?;
         m.serialize_entry("path", &self.path)?;
         match &self.outcome {
             Ok(status) => m.serialize_entry("status", status)?,
             Err(e) => m.serialize_entry("error", e)?,
+        }
+        if let Some(seen) = &self.still_there {
+            m.serialize_entry("still_there", seen)?;
         }
         m.serialize_entry("cleaned", &self.ok())?;
         m.end()
@@ -330,9 +393,28 @@ impl Serialize for CleanupResult {
 }
 
 impl CleanupResult {
-    /// 2xx, or 404 (already gone), count as cleaned.
+    /// 2xx, or 404 (already gone), count as cleaned, unless a GET still
+    /// finds the resource.
     pub fn ok(&self) -> bool {
         matches!(self.outcome, Ok(s) if (200..300).contains(&s) || s == 404)
+            && self.still_there.is_none()
+    }
+
+    /// Why the resource is still on the target, if it is.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(seen) = &self.still_there {
+            let status = self
+                .outcome
+                .as_ref()
+                .map(u16::to_string)
+                .unwrap_or_default();
+            return Some(format!("soft delete: DELETE answered {status} but {seen}"));
+        }
+        match &self.outcome {
+            _ if self.ok() => None,
+            Ok(s) => Some(format!("DELETE answered {s}")),
+            Err(e) => Some(e.clone()),
+        }
     }
 }
 
@@ -350,6 +432,8 @@ impl StepResult {
             selected: true,
             skip_reason: Some(reason),
             findings: Vec::new(),
+            follow_on: Vec::new(),
+            fallback: None,
             error: None,
             why,
             exchange: None,
@@ -396,6 +480,19 @@ impl StepResult {
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
             s.push_str(&format!("  {mark} {}{rfc}: {}\n", f.subject, f.message));
+        }
+        if !self.follow_on.is_empty() {
+            s.push_str(&format!(
+                "  ({} more findings only follow from the status; the JSON report lists them)\n",
+                self.follow_on.len()
+            ));
+        }
+        if let Some(fb) = &self.fallback {
+            s.push_str(&format!(
+                "  fallback: {} answered {}; later steps use what it created\n",
+                fb.request.line(),
+                fb.response.status
+            ));
         }
         if let Some(why) = &self.why {
             s.push_str(&format!("  why it matters: {why}\n"));

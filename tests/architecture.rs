@@ -89,7 +89,9 @@ const RULES: &[RuleRow] = &[
         why: "loading a suite never sends a request: it may name http's request types (AuthMode), never run anything",
         rule: Rule::NeverImports {
             module: "suite",
-            forbidden: &["runner", "events", "results", "snapshot", "report", "cleanup"],
+            forbidden: &[
+                "runner", "events", "results", "snapshot", "report", "cleanup",
+            ],
         },
     },
     RuleRow {

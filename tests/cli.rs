@@ -70,9 +70,12 @@ fn passing_lifecycle_exits_zero_and_cleans_up() {
         got.contains(&"GET /scim/v2/Users/u1".to_string()),
         "{got:?}"
     );
+    // Deleted, then read back to prove it is gone (RFC 7644 §3.6).
+    let n = got.len();
     assert_eq!(
-        got.last().map(String::as_str),
-        Some("DELETE /scim/v2/Users/u1")
+        &got[n - 2..],
+        &["DELETE /scim/v2/Users/u1", "GET /scim/v2/Users/u1"],
+        "{got:?}"
     );
     assert!(f.users.lock().unwrap().is_empty());
     // Every request carried the bearer token and SCIM media types.
@@ -97,7 +100,7 @@ fn passing_lifecycle_exits_zero_and_cleans_up() {
 }
 
 #[test]
-fn failing_step_explains_itself_skips_the_rest_and_still_cleans_up() {
+fn failing_step_explains_itself_skips_its_verification_runs_the_rest_and_cleans_up() {
     let f = fake(true);
     let s = Suites::new().fixture("user.json", USER_FIXTURE).suite(
         "broken",
@@ -117,7 +120,11 @@ steps:
       headers: { Content-Type: { contains: "scim+json" } }
       json: { "$.userName": "someone-else" }
   - name: never-runs
+    depends_on: [expects-wrong-things]
     request: { method: GET, path: /Users }
+    expect: { status: 200 }
+  - name: still-runs
+    request: { method: GET, path: /Users/u1 }
     expect: { status: 200 }
 "#,
     );
@@ -145,9 +152,11 @@ steps:
         o.contains("\"detail\": \"not found\""),
         "response excerpt missing: {o}"
     );
-    // A 404 body is not a user, so the JSON predicate fails too.
+    // A 404 body is not a user: that only follows from the status, so it is
+    // not listed as a failure of its own (root cause first).
+    assert!(!o.contains("✗ json $.userName"), "{o}");
     assert!(
-        o.contains("✗ json $.userName: expected \"someone-else\", but it is absent"),
+        o.contains("(1 more findings only follow from the status"),
         "{o}"
     );
     assert!(
@@ -155,6 +164,8 @@ steps:
             .ends_with("... ignored (an earlier step, 'expects-wrong-things', failed)"),
         "{o}"
     );
+    // A failure does not stop the suite: an unrelated later step runs.
+    assert!(line(o, "broken::still-runs ").ends_with("... ok"), "{o}");
     let got = f.received();
     assert!(
         got.contains(&"DELETE /scim/v2/Users/u1".to_string()),
@@ -347,7 +358,7 @@ fn junit_and_json_reports_agree_with_the_console() {
     let f = fake(true);
     let s = lifecycle().suite(
         "failing",
-        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users }\n    expect: { status: 204 }\n  - name: after\n    request: { method: GET, path: /Users }\n",
+        "name: failing\nsteps:\n  - name: wrong-status\n    request: { method: GET, path: /Users/does-not-exist }\n    expect: { status: 200 }\n  - name: after\n    depends_on: [wrong-status]\n    request: { method: GET, path: /Users }\n",
     );
     let junit = s.root().join("report.xml");
     let json_path = s.root().join("report.json");
@@ -388,7 +399,7 @@ fn junit_and_json_reports_agree_with_the_console() {
     assert_eq!(failures.len(), 1);
     assert_eq!(
         failures[0].attribute("message"),
-        Some("status: expected 204, got 200")
+        Some("status: expected 200, got 404 (detail: not found)")
     );
     assert_eq!(
         failures[0].parent().unwrap().attribute("name"),

@@ -32,9 +32,10 @@ steps:
     expect: {{ status: 201, json: {{ "$.userName": "{{{{prefix}}}}-u{n}" }} }}
     capture: {{ id: "$.id" }}
   - name: read-wrongly
-    request: {{ method: GET, path: "/Users/{{{{id}}}}" }}
-    expect: {{ status: 201 }}
+    request: {{ method: GET, path: "/Users/{{{{id}}}}-gone" }}
+    expect: {{ status: 200 }}
   - name: never-runs
+    depends_on: [read-wrongly]
     request: {{ method: GET, path: "/Users/{{{{id}}}}" }}
 "#
         )

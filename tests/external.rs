@@ -49,6 +49,48 @@ const SCIM2_SERVER_FINDINGS: &[(&str, &str)] = &[
         "entra-legacy-users::patch-address-parts",
         "Entra incompatibility: the same 400 on address parts added through a value filter",
     ),
+    // Hidden behind the failures above until a failed step stopped cascading (issue 13).
+    (
+        "entra-users::patch-add-missing-typed-email",
+        "Entra incompatibility: 400 noTarget to `add` on `emails[type eq \"other\"].value` \
+         when the user has no such email; as for the address parts, RFC 7644 §3.5.2.1 leaves an \
+         add through an unmatched filter open and Entra expects the element created",
+    ),
+    (
+        "entra-legacy-users::patch-add-missing-typed-email",
+        "Entra incompatibility: the same 400 noTarget on the legacy dialect's `Add` of a typed email",
+    ),
+    (
+        "entra-users::set-manager-documented-array",
+        "Entra incompatibility: 400 invalidPath to `add` on path `manager` (unqualified) with \
+         a [{$ref, value}] array, the form Microsoft documents ([MS-SCIM] Example 5); RFC 7644 \
+         §3.10 lets clients omit only core-schema URNs, but Entra sends it, so the org chart \
+         never syncs",
+    ),
+    (
+        "entra-legacy-users::set-manager-documented-array",
+        "Entra incompatibility: the same 400 on the documented manager form",
+    ),
+    (
+        "entra-users::set-manager-plain-string",
+        "Entra incompatibility: 400 to the manager as a plain id string on the enterprise URN \
+         path, as Entra sends it on the wire (SCIM-SDK#686); RFC 7643 §4.3 makes manager \
+         complex, but a server must accept both forms to sync managers from Entra",
+    ),
+    (
+        "entra-legacy-users::set-manager-plain-string",
+        "Entra incompatibility: the same 400 on the plain-string manager",
+    ),
+    (
+        "entra-legacy-groups::remove-member-by-value-list",
+        "Entra incompatibility: 400 to `Remove` on `members` with a value list, which Entra's \
+         legacy dialect sends (azure-docs#30826); RFC 7644 §3.5.2.2 selects values by a path \
+         filter, so a removed user keeps the group's access in the app",
+    ),
+    (
+        "entra-legacy-groups::add-and-remove-in-one-patch",
+        "Entra incompatibility: the same 400, on the batch that removes a member by value list",
+    ),
 ];
 
 /// Steps with only advisory findings against scim2-server (they do not fail

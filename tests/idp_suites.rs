@@ -163,13 +163,20 @@ enum Fault {
     RejectCapitalisedOps,
     /// The enterprise manager is returned as the plain id string.
     StringManager,
-    /// A successful create answers 200 instead of 201.
+    /// A successful create answers 200 instead of 201, and a successful
+    /// DELETE 200 instead of 204 (a real API documents exactly this).
     CreateAnswers200,
     /// `Remove` on `members` drops its value list, so every member is removed
     /// (azure-docs#30826).
     RemoveWipesAllMembers,
     /// Okta-tolerated: a filter that matches nothing answers 404.
     NotFoundForEmptyFilter,
+    /// DELETE answers 204 but removes nothing: the resource stays readable.
+    SoftDelete,
+    /// Three independent bugs at once: a create naming the ADSCIM schema URI
+    /// gets 400, `Remove` with a value list on members gets 400, and the
+    /// string "False" as a PATCH value gets 400.
+    ThreeIndependent,
     /// RFC-legal variations: PATCH answers 204 with no body, multi-valued
     /// attributes come back reversed, and resources carry an extra attribute.
     LegalVariations,
@@ -225,6 +232,16 @@ async fn forward(
             .and_then(Value::as_array_mut)
     {
         match p.fault {
+            Fault::ThreeIndependent
+                if ops.iter().any(|o| {
+                    let remove_list = o["op"].as_str() == Some("Remove")
+                        && o["path"].as_str() == Some("members")
+                        && o["value"].is_array();
+                    remove_list || o["value"] == json!("False")
+                }) =>
+            {
+                return scim_error(400, "unsupported operation value");
+            }
             Fault::RejectCapitalisedOps if ops.iter().any(capitalised_op) => {
                 return scim_error(400, "invalid op: expected add, remove or replace");
             }
@@ -246,6 +263,20 @@ async fn forward(
             }
             _ => {}
         }
+    }
+    if matches!(p.fault, Fault::SoftDelete) && method == Method::DELETE {
+        return Response::builder()
+            .status(204)
+            .body(Body::empty())
+            .expect("response");
+    }
+    if matches!(p.fault, Fault::ThreeIndependent)
+        && method == Method::POST
+        && req_json
+            .as_ref()
+            .is_some_and(|b| b["schemas"].to_string().contains("ADSCIM"))
+    {
+        return scim_error(400, "unknown schema");
     }
     let forwarded = match &req_json {
         Some(v) if matches!(p.fault, Fault::RemoveWipesAllMembers) => v.to_string().into(),
@@ -283,6 +314,7 @@ async fn forward(
             }
         }
         Fault::CreateAnswers200 if method == Method::POST && status == 201 => status = 200,
+        Fault::CreateAnswers200 if method == Method::DELETE && status == 204 => status = 200,
         Fault::NotFoundForEmptyFilter
             if method == Method::GET
                 && uri.query().is_some_and(|q| q.contains("filter="))
@@ -402,10 +434,11 @@ fn capitalised_ops_rejected_fails_the_legacy_dialect_only() {
         block.contains("why it matters: Entra sends op \"Replace\""),
         "{block}"
     );
-    // The rest of that suite is skipped, not run against broken state.
+    // The rest of that suite still runs: disabling also sends "Replace",
+    // so it fails on its own, in the same run.
     assert_eq!(
         outcome_of(&report, "entra-legacy-users", "disable-user"),
-        "skipped"
+        "failed"
     );
     // The aadOptscim062020 dialect sends lowercase ops: untouched by this fault.
     for (s, st, o) in outcomes(&report) {
@@ -437,13 +470,28 @@ fn string_manager_fails_the_manager_read_back() {
 }
 
 #[test]
-fn create_answering_200_fails_create() {
+fn create_and_delete_answering_200_are_both_found_and_nothing_is_left() {
     let f = faulty(Fault::CreateAnswers200);
     let (out, report) = run_against(&f, &["suites/entra/users.yaml", "suites/okta/users.yaml"]);
     assert_eq!(out.code, 1, "{}", out.all());
     for suite in ["entra-users", "okta-users"] {
         assert_eq!(outcome_of(&report, suite, "create-user"), "failed");
     }
+    // The 200 created a user all the same: the lifecycle goes on, so the
+    // 200 on DELETE is found in the same run.
+    assert_eq!(outcome_of(&report, "entra-users", "read-user"), "passed");
+    assert_eq!(outcome_of(&report, "entra-users", "delete-user"), "failed");
+    let del = failure_block(&out.stdout, "entra-users::delete-user");
+    assert!(del.contains("✗ status: expected 204, got 200"), "{del}");
+    // Everything the 200s created was tracked and removed.
+    assert!(!out.stderr.contains("left behind: "), "{}", out.all());
+    let cleaned = report["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["cleanup"].as_array().cloned().unwrap_or_default())
+        .count();
+    assert!(cleaned > 0, "nothing was tracked for cleanup");
     let block = failure_block(&out.stdout, "entra-users::create-user");
     assert!(block.contains("✗ status: expected 201, got 200"), "{block}");
     assert!(
@@ -550,5 +598,86 @@ fn rfc_legal_variations_raise_no_alarm() {
             .as_str()
             .is_some_and(|b| b.contains("urn:example:vendor:extra"))),
         "no extra attribute was served"
+    );
+}
+
+#[test]
+fn three_independent_faults_are_all_reported_in_one_run() {
+    let f = faulty(Fault::ThreeIndependent);
+    let (out, report) = run_against(
+        &f,
+        &[
+            "suites/entra/legacy-groups.yaml",
+            "suites/entra/legacy-users.yaml",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let failed: Vec<(String, String)> = outcomes(&report)
+        .into_iter()
+        .filter(|(_, _, o)| o == "failed")
+        .map(|(s, st, _)| (s, st))
+        .collect();
+    let has = |s: &str, st: &str| failed.iter().any(|(a, b)| a == s && b == st);
+    // Each of the three bugs, in one run: the refused create did not hide
+    // the member removal behind it.
+    assert!(has("entra-legacy-groups", "create-group"), "{failed:?}");
+    assert!(
+        has("entra-legacy-groups", "remove-member-by-value-list"),
+        "{failed:?}"
+    );
+    assert!(has("entra-legacy-users", "disable-user"), "{failed:?}");
+    // No cascade: every failure is a step that sent one of the faulty
+    // requests; what depends on them is skipped, not failed again.
+    for (s, st) in &failed {
+        assert!(
+            matches!(
+                st.as_str(),
+                "create-group"
+                    | "remove-member-by-value-list"
+                    // It too removes members with a value list.
+                    | "add-and-remove-in-one-patch"
+                    | "disable-user"
+            ),
+            "cascade failure {s}::{st}:\n{}",
+            out.stdout
+        );
+    }
+    assert_eq!(
+        outcome_of(
+            &report,
+            "entra-legacy-groups",
+            "verify-only-listed-member-removed"
+        ),
+        "skipped"
+    );
+    let block = failure_block(&out.stdout, "entra-legacy-groups::create-group");
+    assert!(block.contains("fallback: POST"), "{block}");
+    assert!(block.contains("unknown schema"), "{block}");
+    // The fallback group was tested and removed like any other.
+    assert!(!out.stderr.contains("left behind: "), "{}", out.all());
+}
+
+#[test]
+fn a_soft_delete_is_reported_as_left_behind() {
+    let f = faulty(Fault::SoftDelete);
+    let (out, report) = run_against(&f, &["suites/okta/users.yaml"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("soft delete: DELETE answered 204 but GET /Users/"),
+        "{}",
+        out.all()
+    );
+    let still: Vec<&Value> = report["suites"][0]["cleanup"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["still_there"].is_string())
+        .collect();
+    assert!(!still.is_empty(), "{}", report["suites"][0]["cleanup"]);
+    assert!(
+        out.stderr.contains("scimitar cleanup --url"),
+        "{}",
+        out.stderr
     );
 }

@@ -28,6 +28,7 @@ steps:
       status: 200
       check: [list-response]
   - name: after-failure
+    # Runs: a failure the server answered with 2xx does not stop the suite.
     request: { method: GET, path: "/Users/{{userId}}" }
     expect: { status: 200 }
 "#;
@@ -178,11 +179,11 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
         md_row(md, "Custom suites (idp: entra)")[1..],
         [
             "❌ 1 failing step (custom suites)",
-            "2 of 3 selected",
-            "1",
+            "3 of 3 selected",
+            "2",
             "1",
             "0",
-            "1"
+            "0"
         ],
         "{md}"
     );
@@ -224,7 +225,7 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     );
     assert!(
         md.contains(
-            "Not tested: Microsoft Entra ID (aadOptscim062020), Microsoft Entra ID (legacy dialect), Okta (OIN, PATCH), Okta (AIW, PUT), RFC 7643/7644. Custom suites (not an IdP verdict): 2 passed, 2 failed, 1 advisory, 2 skipped."
+            "Not tested: Microsoft Entra ID (aadOptscim062020), Microsoft Entra ID (legacy dialect), Okta (OIN, PATCH), Okta (AIW, PUT), RFC 7643/7644. Custom suites (not an IdP verdict): 3 passed, 2 failed, 1 advisory, 1 skipped."
         ),
         "{md}"
     );
@@ -246,7 +247,7 @@ fn markdown_report_has_a_verdict_per_profile_with_counts() {
     // Skipped with the reason; advisory finding listed.
     assert!(
         md.contains(
-            "- `entra-users`: an earlier step, 'read-back', failed (1 step: `after-failure`)"
+            "- `rfc-sort`: the server does not support sort (per /ServiceProviderConfig and /ResourceTypes) (1 step: `sorted`)"
         ),
         "{md}"
     );
@@ -354,7 +355,7 @@ fn console_summary_has_a_verdict_per_profile_and_quiet_prints_only_failures() {
     };
     assert_eq!(
         row("Custom suites (idp: entra)"),
-        "Custom suites (idp: entra) 2 of 3 selected 1 1 0 1 1 failing step (custom suites)"
+        "Custom suites (idp: entra) 3 of 3 selected 2 1 0 0 1 failing step (custom suites)"
     );
     assert_eq!(
         row("Custom suites (idp: okta)"),
@@ -364,7 +365,7 @@ fn console_summary_has_a_verdict_per_profile_and_quiet_prints_only_failures() {
         row("Custom suites (idp: rfc)"),
         "Custom suites (idp: rfc) 0 of 1 selected 0 0 0 1 not tested"
     );
-    assert_eq!(row("total"), "total 2 2 1 2");
+    assert_eq!(row("total"), "total 3 2 1 1");
     assert!(
         !out.contains("legacy dialect"),
         "profiles not run stay out: {out}"

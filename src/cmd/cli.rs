@@ -12,6 +12,7 @@ const MAIN_EXAMPLES: &str = "Examples:
   scimitar run --url URL --token-env MY_TOKEN --junit junit.xml --report r.html
   scimitar list --idp okta
   scimitar serve --port 8080 --token secret
+  scimitar record --upstream https://api.example.com/scim/v2 --out recorded/
   scimitar completions bash > /etc/bash_completion.d/scimitar";
 
 const RUN_EXAMPLES: &str = "Examples:
@@ -49,6 +50,8 @@ pub enum Command {
     Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
+    /// Record real IdP traffic (or convert a HAR file) into a replayable suite.
+    Record(Box<super::record::RecordArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

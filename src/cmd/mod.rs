@@ -8,6 +8,7 @@ pub mod conn;
 pub mod console;
 pub mod contact;
 pub mod list;
+pub mod record;
 pub mod run;
 pub mod serve;
 pub mod signals;
@@ -44,6 +45,8 @@ pub enum CmdError {
     Io(String),
     #[error("{0}")]
     Snapshot(#[from] scimitar::snapshot::SnapshotError),
+    #[error("{0}")]
+    Record(#[from] scimitar::record::RecordError),
 }
 
 impl CmdError {
@@ -62,6 +65,7 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Cmd
         Command::Serve(args) => serve::command(args, rt),
         Command::Snapshots(args) => Ok(snapshots::command(args)?),
         Command::Cleanup(args) => cleanup::command(args, rt),
+        Command::Record(args) => record::command(args, rt),
         Command::Completions { shell } => Ok(completions(*shell)),
     }
 }

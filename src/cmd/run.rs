@@ -35,6 +35,28 @@ fn selection(args: &libtest_mimic::Arguments, suites: &[Suite]) -> runner::Selec
     Some(sel)
 }
 
+/// The steps `--skip` names, by libtest's rules (substring, or whole name
+/// with `--exact`): they are not run unless a later step needs their state.
+fn excluded(args: &RunArgs, suites: &[Suite]) -> HashSet<(String, String)> {
+    let mut out = HashSet::new();
+    for s in suites {
+        for st in &s.steps {
+            let name = trial_name(s, &st.name);
+            let hit = args.skip.iter().any(|p| {
+                if args.exact {
+                    name == *p
+                } else {
+                    name.contains(p.as_str())
+                }
+            });
+            if hit {
+                out.insert((s.name.clone(), st.name.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// `scimitar run`
 pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     let test_args = args.test_args();
@@ -83,6 +105,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         )));
     }
     let (builtin, builtin_files) = super::builtin_plan(&suites);
+    let all_suites = suites.clone();
 
     // The target: exactly one of --url/SCIM_URL and --embedded; never a silent green run.
     let embedded = if args.embedded {
@@ -152,6 +175,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
             ..RunOptions::default()
         })
         .select(selection)
+        .exclude(excluded(args, &all_suites))
         .sink(live.clone())
         .hook(snapshots.clone())
         .cancel_flag(cancel.clone());
@@ -248,6 +272,13 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     let unfinished = report::compat::Compat::new(&result).unfinished();
 
     let leftovers = result.has_leftovers();
+    for s in &result.suites {
+        for c in &s.cleanup {
+            if let Some(why) = c.problem() {
+                eprintln!("left behind: {}::{}: {why}", s.name, c.path);
+            }
+        }
+    }
     if leftovers && !embedded_run {
         eprintln!(
             "hint: `{cleanup_cmd}` removes what this run left (add --dry-run to see it first)"

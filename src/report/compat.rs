@@ -79,6 +79,8 @@ pub enum Unchecked {
     Unsupported,
     /// Follows a failing step of its suite.
     AfterFailure,
+    /// Depends on a step that was itself not checked.
+    Dependency,
 }
 
 impl Unchecked {
@@ -91,7 +93,15 @@ impl Unchecked {
             SkipReason::Interrupted => Unchecked::Interrupted,
             SkipReason::SuiteVars { .. } => Unchecked::SuiteError,
             SkipReason::Unsupported { .. } => Unchecked::Unsupported,
-            SkipReason::EarlierStepFailed { .. } => Unchecked::AfterFailure,
+            // A step that failed (or timed out) left nothing to build on:
+            // the failure already fails the run.
+            SkipReason::EarlierStepFailed { .. }
+            | SkipReason::MissingVariable { .. }
+            | SkipReason::TargetDown { .. } => Unchecked::AfterFailure,
+            SkipReason::DependencyExcluded { .. } => Unchecked::Filtered,
+            // Its dependency was itself not checked (rate limited, …): the
+            // run fell short of what it set out to check.
+            SkipReason::DependencyUnchecked { .. } => Unchecked::Dependency,
         }
     }
 
@@ -104,6 +114,7 @@ impl Unchecked {
             Unchecked::Filtered => "not selected",
             Unchecked::Unsupported => "need a capability the server lacks",
             Unchecked::AfterFailure => "after a failing step",
+            Unchecked::Dependency => "depend on an unchecked step",
         }
     }
 
@@ -116,6 +127,7 @@ impl Unchecked {
             Unchecked::Filtered => "filtered",
             Unchecked::Unsupported => "unsupported",
             Unchecked::AfterFailure => "after_failure",
+            Unchecked::Dependency => "dependency_unchecked",
         }
     }
 
@@ -125,7 +137,10 @@ impl Unchecked {
     /// failure (which fails the run already).
     pub fn unfinished(self, explicit: bool) -> bool {
         match self {
-            Unchecked::RateLimited | Unchecked::Interrupted | Unchecked::SuiteError => true,
+            Unchecked::RateLimited
+            | Unchecked::Interrupted
+            | Unchecked::SuiteError
+            | Unchecked::Dependency => true,
             Unchecked::Filtered => !explicit,
             Unchecked::Unsupported | Unchecked::AfterFailure => false,
         }
@@ -658,10 +673,7 @@ fn profile<'a>(
             }
         }
         for c in s.cleanup.iter().filter(|c| !c.ok()) {
-            let why = match &c.outcome {
-                Ok(st) => format!("DELETE answered {st}"),
-                Err(e) => e.clone(),
-            };
+            let why = c.problem().unwrap_or_default();
             leftovers.push((s.name.as_str(), c.path.as_str(), why));
         }
     }

@@ -91,9 +91,12 @@ fn suite(
         .cleanup
         .iter()
         .filter(|c| !c.ok())
-        .map(|c| match &c.outcome {
-            Ok(status) => format!("not cleaned up: {} (DELETE answered {status})", c.path),
-            Err(e) => format!("not cleaned up: {} ({e})", c.path),
+        .map(|c| {
+            format!(
+                "not cleaned up: {} ({})",
+                c.path,
+                c.problem().unwrap_or_default()
+            )
         })
         .collect();
     if !leftovers.is_empty() {

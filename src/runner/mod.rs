@@ -5,7 +5,7 @@
 pub mod assert;
 pub mod discovery;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -18,7 +18,7 @@ use crate::results::{
     CleanupResult, Finding, Outcome, RunResult, SkipReason, StepResult, SuiteResult,
 };
 use crate::suite::template::{Vars, as_text};
-use crate::suite::{Capability, CaptureSource, Step, Suite};
+use crate::suite::{Capability, CaptureSource, RequestSpec, Step, Suite};
 pub use discovery::{Capabilities, discover};
 
 /// How a run behaves. `Default` gives a fresh run id, cleanup on, advisory
@@ -74,6 +74,7 @@ pub struct Run {
     sinks: Vec<Arc<dyn EventSink>>,
     hooks: Vec<Arc<dyn StepHook>>,
     cancel: Arc<AtomicBool>,
+    excluded: HashSet<(String, String)>,
 }
 
 impl Run {
@@ -86,7 +87,16 @@ impl Run {
             sinks: Vec::new(),
             hooks: Vec::new(),
             cancel: Arc::new(AtomicBool::new(false)),
+            excluded: HashSet::new(),
         }
+    }
+
+    /// Steps the user excluded by name (`--skip`): they are not run unless a
+    /// later step needs a variable they capture; steps that verify them are
+    /// skipped with that reason.
+    pub fn exclude(mut self, excluded: HashSet<(String, String)>) -> Run {
+        self.excluded = excluded;
+        self
     }
 
     /// Replaces all options at once.
@@ -146,6 +156,7 @@ impl Run {
             sinks,
             hooks,
             cancel,
+            excluded,
         } = self;
         let ctx = Arc::new(Ctx {
             client,
@@ -155,6 +166,7 @@ impl Run {
             sinks,
             hooks,
             cancel,
+            excluded,
         });
         let started = Instant::now();
         let started_at = time::OffsetDateTime::now_utc()
@@ -205,6 +217,7 @@ struct Ctx {
     sinks: Vec<Arc<dyn EventSink>>,
     hooks: Vec<Arc<dyn StepHook>>,
     cancel: Arc<AtomicBool>,
+    excluded: HashSet<(String, String)>,
 }
 
 impl Ctx {
@@ -267,16 +280,26 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
     }
     let mut hooks: Vec<Box<dyn SuiteHook + Send + '_>> =
         ctx.hooks.iter().map(|h| h.suite(suite, &vars)).collect();
+    let plan = plan(suite, last, &ctx.excluded);
     let mut created: Vec<String> = Vec::new();
+    // How each step that ran ended, for the steps that depend on it (a
+    // failure whose request the server accepted counts as done).
+    let mut ended: HashMap<&str, Outcome> = HashMap::new();
     for (step_index, step) in suite.steps[..=last].iter().enumerate() {
+        if !plan[step_index] {
+            // Excluded by the user and needed by no later step: not run.
+            continue;
+        }
         let is_sel = selected(sel, &suite.name, &step.name);
-        if skip.is_none() && cancel.load(Ordering::SeqCst) {
+        if cancel.load(Ordering::SeqCst) {
             skip = Some(SkipReason::Interrupted);
         }
-        let mut r = if let Some(reason) = &skip {
-            skipped(step, reason.clone())
-        } else {
-            run_step(step, client, &mut vars, &mut created, opts).await
+        let reason = skip
+            .clone()
+            .or_else(|| blocked(suite, step, &vars, &ended, sel, &ctx.excluded));
+        let mut r = match reason {
+            Some(reason) => skipped(step, reason),
+            None => run_step(step, client, &mut vars, &mut created, opts).await,
         };
         r.selected = is_sel;
         // A snapshot difference fails the step but does not stop the suite:
@@ -285,21 +308,21 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         for h in &mut hooks {
             h.after_step(step, &vars, &mut r);
         }
-        if skip.is_none() {
-            match outcome {
-                Outcome::Failed => {
-                    skip = Some(SkipReason::EarlierStepFailed {
-                        step: step.name.clone(),
-                    })
-                }
-                // Only rate limiting skips a step that was sent.
-                Outcome::Skipped => {
-                    skip = Some(SkipReason::EarlierStepRateLimited {
-                        step: step.name.clone(),
-                    })
-                }
-                _ => {}
-            }
+        // A failed step whose request was still accepted (2xx) changed the
+        // state: what depends on it runs and shows whether the state is right.
+        let refused = outcome == Outcome::Failed
+            && !r
+                .exchange
+                .as_ref()
+                .is_some_and(|ex| is_2xx(ex.response.status));
+        let outcome = if outcome == Outcome::Failed && !refused {
+            Outcome::Advisory
+        } else {
+            outcome
+        };
+        ended.insert(step.name.as_str(), outcome);
+        if matches!(r.skip_reason, Some(SkipReason::TargetDown { .. })) && skip.is_none() {
+            skip = r.skip_reason.clone();
         }
         ctx.emit(&Event::StepFinished {
             suite: index,
@@ -318,21 +341,106 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
                 Ok(ex) => Ok(ex.response.status),
                 Err(e) => Err(e.to_string()),
             };
+            let still_there = match outcome {
+                Ok(s) if is_2xx(s) => still_there(client, path).await,
+                _ => None,
+            };
             result.cleanup.push(CleanupResult {
                 path: path.clone(),
                 outcome,
+                still_there,
             });
         }
     }
     result
 }
 
+/// After a 2xx DELETE, whether a GET still returns the resource (RFC 7644
+/// §3.6: "the service provider MUST return a 404 for all operations
+/// associated with the previously deleted resource"); what it showed.
+async fn still_there(client: &Client, path: &str) -> Option<String> {
+    let ex = client
+        .send(&Request::new(reqwest::Method::GET, path.to_string()))
+        .await
+        .ok()?;
+    if ex.response.status != 200 {
+        return None;
+    }
+    let active = ex
+        .response
+        .json
+        .as_ref()
+        .and_then(|b| b.get("active"))
+        .map(|a| format!(", active={a}"))
+        .unwrap_or_default();
+    Some(format!("GET {path} still returns it (200{active})"))
+}
+
+/// Which of the steps up to `last` run: every one the user did not exclude,
+/// and an excluded one only when a later running step uses a variable it
+/// captures (it then runs as setup, unreported).
+fn plan(suite: &Suite, last: usize, excluded: &HashSet<(String, String)>) -> Vec<bool> {
+    let is_excluded = |name: &str| excluded.contains(&(suite.name.clone(), name.to_string()));
+    let mut run: Vec<bool> = suite.steps[..=last]
+        .iter()
+        .map(|st| !is_excluded(&st.name))
+        .collect();
+    for i in (0..=last).rev() {
+        if !run[i] {
+            continue;
+        }
+        for (_, producer) in &suite.steps[i].needs {
+            if let Some(j) = suite.steps[..i].iter().position(|s| &s.name == producer) {
+                run[j] = true;
+            }
+        }
+    }
+    run
+}
+
+/// Why a step cannot be run or means nothing now, if so: a variable it uses
+/// was not produced, or a step it depends on did not pass.
+fn blocked(
+    suite: &Suite,
+    step: &Step,
+    vars: &Vars,
+    ended: &HashMap<&str, Outcome>,
+    sel: &Selection,
+    excluded: &HashSet<(String, String)>,
+) -> Option<SkipReason> {
+    for v in &step.depends_on {
+        match ended.get(v.as_str()) {
+            Some(Outcome::Failed) => {
+                return Some(SkipReason::EarlierStepFailed { step: v.clone() });
+            }
+            Some(Outcome::Skipped) => {
+                return Some(SkipReason::DependencyUnchecked { step: v.clone() });
+            }
+            Some(_) => {}
+            None if excluded.contains(&(suite.name.clone(), v.clone())) => {
+                return Some(SkipReason::DependencyExcluded { step: v.clone() });
+            }
+            None => {}
+        }
+    }
+    for (name, producer) in &step.needs {
+        if vars.get(name).is_none() {
+            let setup = !selected(sel, &suite.name, producer);
+            return Some(SkipReason::MissingVariable {
+                name: name.clone(),
+                producer: producer.clone(),
+                setup,
+            });
+        }
+    }
+    None
+}
+
 fn skipped(step: &Step, reason: SkipReason) -> StepResult {
     StepResult::skipped(&step.name, step.why.clone(), step.loc.clone(), reason)
 }
 
-fn build_request(step: &Step, vars: &Vars) -> Result<Request, String> {
-    let r = &step.request;
+fn build_request(r: &RequestSpec, vars: &Vars) -> Result<Request, String> {
     let t = |s: &str| vars.render_text(s).map_err(|e| e.to_string());
     Ok(Request {
         method: r.method.clone(),
@@ -369,7 +477,7 @@ async fn run_step(
     let started = Instant::now();
     let mut r = skipped(step, SkipReason::Interrupted);
     r.skip_reason = None;
-    let req = match build_request(step, vars) {
+    let req = match build_request(&step.request, vars) {
         Ok(req) => req,
         Err(e) => {
             r.outcome = Outcome::Failed;
@@ -390,6 +498,13 @@ async fn run_step(
     let ex = match client.send(&req).await {
         Ok(ex) => ex,
         // Rate limiting says nothing about conformance: not checked, not failed.
+        // Already reported on the step where the target stopped answering.
+        Err(HttpError::TargetDown(why)) => {
+            r.outcome = Outcome::Skipped;
+            r.skip_reason = Some(SkipReason::TargetDown { detail: why });
+            r.duration = started.elapsed();
+            return r;
+        }
         Err(e @ HttpError::RateLimited { .. }) => {
             r.outcome = Outcome::Skipped;
             r.skip_reason = Some(SkipReason::RateLimited {
@@ -408,15 +523,49 @@ async fn run_step(
     };
     track(&req, &ex, client, created);
     let mut findings = assert::evaluate(&step.expect, &ex, vars);
-    for c in &step.captures {
-        match capture(&c.source, &ex) {
-            Ok(v) => vars.set(c.var.clone(), v),
-            Err(m) => findings.push(Finding {
-                subject: format!("capture {}", c.var),
-                message: m,
+    let follow_on = root_cause_first(&step.expect, &ex, &mut findings);
+    let status_class_wrong = follow_on.is_some();
+    r.follow_on = follow_on.unwrap_or_default();
+    // A refused IdP-shaped request: the fallback establishes the same state,
+    // so the rest of the lifecycle is still tested. The failure stays.
+    let mut from = &ex;
+    let fallback_ex;
+    if let Some(spec) = step
+        .fallback
+        .as_ref()
+        .filter(|_| !is_2xx(ex.response.status))
+    {
+        match send_fallback(spec, client, vars).await {
+            Ok((freq, fx)) => {
+                track(&freq, &fx, client, created);
+                fallback_ex = fx;
+                from = &fallback_ex;
+                r.fallback = Some(from.clone());
+            }
+            Err(e) => findings.push(Finding {
+                subject: "fallback".into(),
+                message: e,
                 rfc: None,
-                advisory: false,
+                advisory: true,
             }),
+        }
+    }
+    for c in &step.captures {
+        match capture(&c.source, from) {
+            Ok(v) => vars.set(c.var.clone(), v),
+            Err(m) => {
+                let f = Finding {
+                    subject: format!("capture {}", c.var),
+                    message: m,
+                    rfc: None,
+                    advisory: false,
+                };
+                if status_class_wrong {
+                    r.follow_on.push(f);
+                } else {
+                    findings.push(f);
+                }
+            }
         }
     }
     if step.advisory {
@@ -440,6 +589,76 @@ async fn run_step(
     r.exchange = Some(ex);
     r.duration = started.elapsed();
     r
+}
+
+fn is_2xx(status: u16) -> bool {
+    (200..300).contains(&status)
+}
+
+/// Root cause first: when the status is of another class than expected
+/// (an error where success was expected, or the reverse), what merely
+/// follows from it (fields absent from an error body, no Location on a 400)
+/// is returned to be kept apart (the JSON has it), and the status finding
+/// carries the server's own `scimType` and `detail`.
+fn root_cause_first(
+    exp: &crate::suite::Expectation,
+    ex: &Exchange,
+    findings: &mut Vec<Finding>,
+) -> Option<Vec<Finding>> {
+    let codes = exp.status.as_ref()?;
+    let class = |s: u16| s / 100;
+    let got = ex.response.status;
+    if codes.iter().any(|c| class(*c) == class(got)) {
+        return None;
+    }
+    let i = findings
+        .iter()
+        .position(|f| f.subject == "status" && !f.advisory)?;
+    let body = ex.response.json.as_ref();
+    let field = |k: &str| {
+        body.and_then(|b| b.get(k))
+            .and_then(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .or_else(|| Some(v.to_string()))
+            })
+            .filter(|v| !v.is_empty() && v != "null")
+    };
+    let mut said = Vec::new();
+    if let Some(t) = field("scimType") {
+        said.push(format!("scimType {t}"));
+    }
+    if let Some(d) = field("detail") {
+        let d: String = d.chars().take(300).collect();
+        said.push(format!("detail: {d}"));
+    }
+    if !said.is_empty() {
+        findings[i].message = format!("{} ({})", findings[i].message, said.join("; "));
+    }
+    let status = findings.remove(i);
+    let rest = std::mem::take(findings);
+    findings.push(status);
+    Some(rest)
+}
+
+/// Sends a step's fallback request; its exchange, or why it could not be sent.
+async fn send_fallback(
+    spec: &RequestSpec,
+    client: &Client,
+    vars: &Vars,
+) -> Result<(Request, Exchange), String> {
+    let req = build_request(spec, vars).map_err(|e| format!("cannot build the fallback: {e}"))?;
+    if let Some(name) =
+        crate::cleanup::unprefixed_name(req.method.as_str(), &req.path, req.body.as_ref())
+    {
+        return Err(format!(
+            "fallback not sent: it would name a resource {name:?} without the run prefix"
+        ));
+    }
+    match client.send(&req).await {
+        Ok(ex) => Ok((req, ex)),
+        Err(e) => Err(format!("fallback {} {}: {e}", req.method, req.path)),
+    }
 }
 
 fn capture(source: &CaptureSource, ex: &Exchange) -> Result<Value, String> {
@@ -472,8 +691,10 @@ fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String
         .next()
         .unwrap_or("")
         .trim_end_matches('/');
+    // Any 2xx with an id is a resource, whatever the exact status: a 200 to
+    // a create is reported by the step, and the resource is still removed.
     if req.method == reqwest::Method::POST
-        && status == 201
+        && (200..300).contains(&status)
         && let Some(id) = ex
             .response
             .json

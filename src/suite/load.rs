@@ -105,7 +105,7 @@ fn collect_files(p: &Path, out: &mut Vec<PathBuf>) -> Result<(), LoadError> {
 
 /// Where `body_file` paths resolve: the `fixtures/` folder beside the
 /// `suites/` folder a suite lives in, else the suite's own folder.
-fn fixtures_root(suite_file: &Path) -> PathBuf {
+pub fn fixtures_root(suite_file: &Path) -> PathBuf {
     let dir = suite_file.parent().unwrap_or(Path::new("."));
     for anc in dir.ancestors() {
         if anc.file_name().is_some_and(|n| n == "suites")
@@ -168,6 +168,10 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
 struct Checker<'a> {
     path: &'a Path,
     errors: Vec<LoadError>,
+    /// Variables referenced by the step being checked.
+    refs: HashSet<String>,
+    /// Which step last captured each variable.
+    producers: std::collections::HashMap<String, String>,
 }
 
 impl<'a> Checker<'a> {
@@ -175,6 +179,8 @@ impl<'a> Checker<'a> {
         Checker {
             path,
             errors: Vec::new(),
+            refs: HashSet::new(),
+            producers: std::collections::HashMap::new(),
         }
     }
 
@@ -234,13 +240,14 @@ impl<'a> Checker<'a> {
                 spanned.referenced.column() as u32,
             );
             let step_file = spanned.value;
+            let before = names.clone();
             if !names.insert(step_file.name.clone()) {
                 self.err(
                     &loc,
                     format!("step name '{}' is used twice", step_file.name),
                 );
             }
-            if let Some(step) = self.step(step_file, loc, &mut defined) {
+            if let Some(step) = self.step(step_file, loc, &mut defined, &before) {
                 steps.push(step);
             }
         }
@@ -266,6 +273,7 @@ impl<'a> Checker<'a> {
             return;
         }
         for r in refs {
+            self.refs.insert(r.clone());
             if !defined.contains(&r) {
                 self.err(
                     loc,
@@ -278,7 +286,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn step(&mut self, s: StepFile, loc: SourceLoc, defined: &mut HashSet<String>) -> Option<Step> {
+    fn step(
+        &mut self,
+        s: StepFile,
+        loc: SourceLoc,
+        defined: &mut HashSet<String>,
+        names_before: &HashSet<String>,
+    ) -> Option<Step> {
         let before = self.errors.len();
         let what = |field: &str| format!("step '{}': {field}", s.name);
         if s.name.trim().is_empty() || s.name.contains("::") {
@@ -288,8 +302,137 @@ impl<'a> Checker<'a> {
             );
         }
 
-        // Request.
-        let r = &s.request;
+        self.refs.clear();
+        let request = self.request(&s.request, &loc, defined, &what("request"));
+        let fallback = s
+            .fallback
+            .as_ref()
+            .map(|f| self.request(f, &loc, defined, &what("fallback")));
+        let mut depends_on = Vec::new();
+        for v in &s.depends_on {
+            if names_before.contains(v) {
+                depends_on.push(v.clone());
+            } else {
+                self.err(
+                    &loc,
+                    format!(
+                        "{}: '{v}' is not an earlier step of this suite",
+                        what("depends_on")
+                    ),
+                );
+            }
+        }
+        let expect = self.expectation(&loc, &s.expect, defined, &what("expect"));
+
+        // Captures become defined for later steps.
+        let mut captures = Vec::new();
+        for (var, spec) in &s.capture {
+            let source = match spec {
+                Value::String(p) => self
+                    .json_path(&loc, p, &what("capture"))
+                    .map(|()| CaptureSource::Json { path: p.clone() }),
+                Value::Object(m)
+                    if m.len() == 1 && m.get("header").is_some_and(Value::is_string) =>
+                {
+                    Some(CaptureSource::Header(
+                        m["header"].as_str().unwrap_or_default().to_string(),
+                    ))
+                }
+                Value::Object(m) if m.len() == 1 && m.get("json").is_some_and(Value::is_string) => {
+                    let p = m["json"].as_str().unwrap_or_default().to_string();
+                    self.json_path(&loc, &p, &what("capture"))
+                        .map(|()| CaptureSource::Json { path: p })
+                }
+                _ => {
+                    self.err(&loc, format!("{}: '{var}' must be a JSONPath string, {{header: Name}} or {{json: $.path}}", what("capture")));
+                    None
+                }
+            };
+            if let Some(source) = source {
+                captures.push(Capture {
+                    var: var.clone(),
+                    source,
+                });
+            }
+        }
+        let needs: Vec<(String, String)> = {
+            let mut refs: Vec<&String> = self.refs.iter().collect();
+            refs.sort();
+            refs.into_iter()
+                .filter_map(|r| self.producers.get(r).map(|p| (r.clone(), p.clone())))
+                .collect()
+        };
+        defined.extend(captures.iter().map(|c| c.var.clone()));
+        for c in &captures {
+            self.producers.insert(c.var.clone(), s.name.clone());
+        }
+
+        let snapshot = match &s.snapshot {
+            None | Some(Value::Bool(false)) => None,
+            Some(Value::Bool(true)) => Some(SnapshotSpec::default()),
+            Some(Value::String(n)) => Some(SnapshotSpec {
+                name: Some(n.clone()),
+                redact: vec![],
+            }),
+            Some(Value::Object(m)) if m.keys().all(|k| k == "name" || k == "redact") => {
+                let name = m.get("name").and_then(Value::as_str).map(str::to_string);
+                let redact: Vec<String> = m
+                    .get("redact")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for p in &redact {
+                    self.json_path(&loc, p, &what("snapshot.redact"));
+                }
+                Some(SnapshotSpec { name, redact })
+            }
+            Some(_) => {
+                self.err(
+                    &loc,
+                    format!(
+                        "{}: use true, a name, or {{name, redact: [$.path, …]}}",
+                        what("snapshot")
+                    ),
+                );
+                None
+            }
+        };
+
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Step {
+            name: s.name.clone(),
+            why: s.why.clone(),
+            advisory: s.advisory,
+            request,
+            expect: expect.unwrap_or_default(),
+            captures,
+            snapshot,
+            depends_on,
+            fallback,
+            needs,
+            loc,
+        })
+    }
+
+    /// Checks and types one request (`request` or `fallback`).
+    fn request(
+        &mut self,
+        r: &RequestFile,
+        loc: &SourceLoc,
+        defined: &HashSet<String>,
+        what: &str,
+    ) -> RequestSpec {
+        let loc = loc.clone();
+        let what = |field: &str| match field.split_once('.') {
+            Some((_, rest)) => format!("{what}.{rest}"),
+            None => what.to_string(),
+        };
         // Any token is a legal method to HTTP; a suite naming one SCIM never
         // uses is a typo (`GTE`), not a test.
         const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
@@ -381,97 +524,14 @@ impl<'a> Checker<'a> {
                 AuthMode::Default
             }
         };
-
-        let expect = self.expectation(&loc, &s.expect, defined, &what("expect"));
-
-        // Captures become defined for later steps.
-        let mut captures = Vec::new();
-        for (var, spec) in &s.capture {
-            let source = match spec {
-                Value::String(p) => self
-                    .json_path(&loc, p, &what("capture"))
-                    .map(|()| CaptureSource::Json { path: p.clone() }),
-                Value::Object(m)
-                    if m.len() == 1 && m.get("header").is_some_and(Value::is_string) =>
-                {
-                    Some(CaptureSource::Header(
-                        m["header"].as_str().unwrap_or_default().to_string(),
-                    ))
-                }
-                Value::Object(m) if m.len() == 1 && m.get("json").is_some_and(Value::is_string) => {
-                    let p = m["json"].as_str().unwrap_or_default().to_string();
-                    self.json_path(&loc, &p, &what("capture"))
-                        .map(|()| CaptureSource::Json { path: p })
-                }
-                _ => {
-                    self.err(&loc, format!("{}: '{var}' must be a JSONPath string, {{header: Name}} or {{json: $.path}}", what("capture")));
-                    None
-                }
-            };
-            if let Some(source) = source {
-                captures.push(Capture {
-                    var: var.clone(),
-                    source,
-                });
-            }
+        RequestSpec {
+            method,
+            path: r.path.clone(),
+            query: r.query.clone().into_iter().collect(),
+            headers: r.headers.clone().into_iter().collect(),
+            body,
+            auth,
         }
-        defined.extend(captures.iter().map(|c| c.var.clone()));
-
-        let snapshot = match &s.snapshot {
-            None | Some(Value::Bool(false)) => None,
-            Some(Value::Bool(true)) => Some(SnapshotSpec::default()),
-            Some(Value::String(n)) => Some(SnapshotSpec {
-                name: Some(n.clone()),
-                redact: vec![],
-            }),
-            Some(Value::Object(m)) if m.keys().all(|k| k == "name" || k == "redact") => {
-                let name = m.get("name").and_then(Value::as_str).map(str::to_string);
-                let redact: Vec<String> = m
-                    .get("redact")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for p in &redact {
-                    self.json_path(&loc, p, &what("snapshot.redact"));
-                }
-                Some(SnapshotSpec { name, redact })
-            }
-            Some(_) => {
-                self.err(
-                    &loc,
-                    format!(
-                        "{}: use true, a name, or {{name, redact: [$.path, …]}}",
-                        what("snapshot")
-                    ),
-                );
-                None
-            }
-        };
-
-        if self.errors.len() > before {
-            return None;
-        }
-        Some(Step {
-            name: s.name.clone(),
-            why: s.why.clone(),
-            advisory: s.advisory,
-            request: RequestSpec {
-                method,
-                path: r.path.clone(),
-                query: r.query.clone().into_iter().collect(),
-                headers: r.headers.clone().into_iter().collect(),
-                body,
-                auth,
-            },
-            expect: expect.unwrap_or_default(),
-            captures,
-            snapshot,
-            loc,
-        })
     }
 
     fn fixture(&mut self, loc: &SourceLoc, name: &str) -> Option<Value> {

@@ -45,6 +45,14 @@ pub(crate) struct StepFile {
     pub capture: BTreeMap<String, Value>,
     #[serde(default)]
     pub snapshot: Option<Value>,
+    /// Earlier steps this one verifies or builds on (e.g. the GET after a
+    /// PATCH): skipped, not failed, when one of them failed.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// A request that establishes the same state when this one is refused
+    /// (not 2xx): its response feeds the captures; the failure still counts.
+    #[serde(default)]
+    pub fallback: Option<RequestFile>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +130,13 @@ pub struct Step {
     pub expect: Expectation,
     pub captures: Vec<Capture>,
     pub snapshot: Option<SnapshotSpec>,
+    /// Earlier steps this one verifies or builds on.
+    pub depends_on: Vec<String>,
+    /// Sent when `request` is refused; its response feeds the captures.
+    pub fallback: Option<RequestSpec>,
+    /// Captured variables the step uses, each with the earlier step that
+    /// captures it (the latest one before this step).
+    pub needs: Vec<(String, String)>,
     pub loc: SourceLoc,
 }
 
