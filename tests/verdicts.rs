@@ -791,17 +791,18 @@ fn mixed_run(dir: &Path, junit: &Path, json: &Path) -> Output {
 idp: rfc
 steps:
   - name: passes
-    request: { method: GET, path: /Users }
-    expect: { status: 200 }
+    request: { method: POST, path: /Users, body: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "{{prefix}}-x@example.com" } }
+    expect: { status: 201 }
   - name: advisory
     advisory: true
     request: { method: GET, path: /Users }
     expect: { status: 200, json: { "$.totalResults": -1 } }
   - name: fails <&>
-    request: { method: GET, path: /Users }
-    expect: { status: 418 }
+    request: { method: GET, path: "/Users/{{prefix}}-missing" }
+    expect: { status: 200 }
+    capture: { gone: "$.id" }
   - name: skipped
-    request: { method: GET, path: /Users }
+    request: { method: GET, path: "/Users/{{gone}}" }
     expect: { status: 200 }
 "#,
     )
@@ -856,7 +857,7 @@ fn junit_validates_against_the_schema_with_file_line_and_advisories() {
         skipped
             .attribute("message")
             .unwrap_or("")
-            .contains("earlier step"),
+            .contains("failed to produce {{gone}}"),
         "{xml}"
     );
     let adv = case("advisory");
@@ -895,6 +896,10 @@ fn json_validates_against_the_published_schema_without_rust_enums() {
         panic!("the JSON report does not validate: {e}\n{doc:#}");
     }
     let cleanup = &doc["suites"][0]["cleanup"];
+    assert!(
+        cleanup.as_array().is_some_and(|c| !c.is_empty()),
+        "the run created something to delete: {cleanup}"
+    );
     assert!(
         cleanup.as_array().is_some_and(|c| c
             .iter()

@@ -22,8 +22,10 @@ const RUN_EXAMPLES: &str = "Examples:
   scimitar run --url URL deactivate          # steps whose name has 'deactivate'
   scimitar run --url URL --strict --junit junit.xml --report report.html
 
-Exit codes: 0 all passed, 1 failures or leftovers, 2 could not start,
-130 interrupted. SCIM_URL and SCIM_TOKEN are read from the environment.";
+Exit codes: 0 all checked and passed, 1 failures, leftovers or steps left
+unchecked (rate limited; a partial run you asked for is fine), 2 could not
+start (refused credentials, not a SCIM endpoint, no step matches), 130
+interrupted. SCIM_URL and SCIM_TOKEN are read from the environment.";
 
 #[derive(Debug, Parser)]
 #[command(
