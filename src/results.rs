@@ -32,6 +32,10 @@ pub struct RunResult {
     /// What the user asked for (set by the command layer; empty for a run
     /// built through the library alone).
     pub invocation: Invocation,
+    /// What the run wants the reader to know beyond the steps (e.g. a suite
+    /// that failed only under concurrency).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl RunResult {

@@ -154,6 +154,26 @@ pub struct ConnArgs {
     /// HTTP basic credentials, user:password.
     #[arg(long, value_name = "USER:PASS")]
     pub basic: Option<String>,
+    /// OAuth 2.0 client credentials: the token endpoint (with --client-id and a secret option).
+    #[arg(long, value_name = "URL", requires = "client_id", conflicts_with_all = ["token", "token_env", "token_file", "basic"])]
+    pub oauth_token_url: Option<String>,
+    /// OAuth 2.0 client id.
+    #[arg(long, value_name = "ID", requires = "oauth_token_url")]
+    pub client_id: Option<String>,
+    /// Read the OAuth client secret from this environment variable (never give it on the command line).
+    #[arg(
+        long,
+        value_name = "VAR",
+        requires = "oauth_token_url",
+        conflicts_with = "client_secret_file"
+    )]
+    pub client_secret_env: Option<String>,
+    /// Read the OAuth client secret from this file (first line).
+    #[arg(long, value_name = "FILE", requires = "oauth_token_url")]
+    pub client_secret_file: Option<PathBuf>,
+    /// OAuth scope to ask for (Entra: api://APP-ID/.default).
+    #[arg(long, value_name = "SCOPE", requires = "oauth_token_url")]
+    pub scope: Option<String>,
     /// Extra header on every request, 'Name: value' (repeatable; for custom-header auth).
     #[arg(short = 'H', long = "header", value_name = "HEADER")]
     pub headers: Vec<String>,
@@ -190,6 +210,8 @@ impl std::fmt::Debug for ConnArgs {
             .field("token_env", &self.token_env)
             .field("token_file", &self.token_file)
             .field("basic", &self.basic.as_ref().map(|_| "***"))
+            .field("oauth_token_url", &self.oauth_token_url)
+            .field("client_id", &self.client_id)
             .field("headers", &self.headers.len())
             .field("timeout", &self.timeout)
             .field("insecure", &self.insecure)
@@ -220,6 +242,13 @@ pub struct ServeArgs {
     /// Require this bearer token on every request. Without it, auth is off.
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Also issue short-lived bearer tokens by OAuth 2.0 client credentials at
+    /// /oauth/token to this client (ID:SECRET; repeatable; for testing clients).
+    #[arg(long, value_name = "ID:SECRET")]
+    pub oauth_client: Vec<String>,
+    /// Lifetime of the tokens /oauth/token issues, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub oauth_token_ttl: u64,
 }
 
 impl RunArgs {

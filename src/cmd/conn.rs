@@ -44,8 +44,12 @@ fn token(args: &ConnArgs) -> Result<Option<String>, CmdError> {
     from_env("SCIM_TOKEN")
 }
 
-/// The credentials the connection flags give (token, basic, or none).
+/// The credentials the connection flags give (OAuth client credentials,
+/// token, basic, or none).
 pub fn auth(args: &ConnArgs) -> Result<Auth, CmdError> {
+    if let Some(url) = &args.oauth_token_url {
+        return oauth(args, url);
+    }
     Ok(match (&args.basic, token(args)?) {
         (Some(b), _) => {
             let (user, password) = b
@@ -59,6 +63,57 @@ pub fn auth(args: &ConnArgs) -> Result<Auth, CmdError> {
         (None, Some(t)) => Auth::Bearer(t),
         (None, None) => Auth::None,
     })
+}
+
+/// OAuth 2.0 client credentials from the flags; the secret only from an
+/// environment variable or a file.
+fn oauth(args: &ConnArgs, url: &str) -> Result<Auth, CmdError> {
+    use scimitar::http::oauth::{ClientCredentials, ClientCredentialsConfig};
+    let token_url = reqwest::Url::parse(url)
+        .map_err(|e| CmdError::Usage(format!("--oauth-token-url {url:?} is not a URL: {e}")))?;
+    if !matches!(token_url.scheme(), "http" | "https") {
+        return Err(CmdError::Usage(format!(
+            "--oauth-token-url {url:?}: give an http:// or https:// URL"
+        )));
+    }
+    let client_id = args.client_id.clone().unwrap_or_default();
+    let secret = match (&args.client_secret_env, &args.client_secret_file) {
+        (Some(var), _) => std::env::var(var)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| {
+                CmdError::Usage(format!(
+                    "--client-secret-env {var}: that environment variable is not set or empty"
+                ))
+            })?,
+        (None, Some(f)) => {
+            let text = std::fs::read_to_string(f)
+                .map_err(|e| CmdError::Io(format!("--client-secret-file {}: {e}", f.display())))?;
+            let t = text.lines().next().unwrap_or("").trim().to_string();
+            if t.is_empty() {
+                return Err(CmdError::Usage(format!(
+                    "--client-secret-file {}: the file is empty",
+                    f.display()
+                )));
+            }
+            t
+        }
+        (None, None) => {
+            return Err(CmdError::Usage(
+                "--oauth-token-url needs the client secret: give --client-secret-env VAR or --client-secret-file FILE (never on the command line)".into(),
+            ));
+        }
+    };
+    let provider = ClientCredentials::new(ClientCredentialsConfig {
+        token_url,
+        client_id,
+        client_secret: secret,
+        scope: args.scope.clone(),
+        timeout: Duration::from_secs_f64(args.timeout.clamp(1.0, 60.0)),
+    })
+    .map_err(|e| CmdError::Usage(e.to_string()))?;
+    Ok(Auth::Provider(std::sync::Arc::new(provider)))
 }
 
 /// The HTTP client settings the connection flags give, for `base`.

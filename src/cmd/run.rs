@@ -115,6 +115,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
                 ([127, 0, 0, 1], 0).into(),
                 scimitar::server::ServerConfig {
                     token: Some(token.clone()),
+                    ..Default::default()
                 },
             ))
             .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
@@ -137,7 +138,12 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
 
     let caps = rt
         .block_on(runner::discover(&client))
-        .map_err(|e| CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")))?;
+        .map_err(|e| match e {
+            scimitar::http::HttpError::Credentials(why) => {
+                CmdError::Usage(format!("cannot get credentials: {why}"))
+            }
+            e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
+        })?;
     rt.block_on(super::contact::check(
         &client,
         caps.contact.as_ref(),
@@ -260,6 +266,9 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         eprint!("{summary}");
     } else {
         print!("{summary}");
+    }
+    for n in &result.notes {
+        eprintln!("note: {n}");
     }
     if let Some(line) = snapshots.summary() {
         if to_stdout == 1 {

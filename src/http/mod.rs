@@ -14,6 +14,7 @@ use serde_json::Value;
 pub mod auth;
 pub mod contact;
 pub mod limit;
+pub mod oauth;
 
 pub use auth::{Auth, AuthMode, Credential, CredentialError, CredentialProvider};
 pub use contact::ContactProblem;
@@ -501,11 +502,12 @@ impl Client {
             return Err(HttpError::TargetDown(why));
         }
         let url = self.url_for(&req.path, &req.query)?;
-        let authorization = match req.auth {
+        let mut authorization = match req.auth {
             AuthMode::Default => self.authorization().await?,
             _ => None,
         };
-        let headers = self.headers_for(req, authorization.as_deref())?;
+        let mut headers = self.headers_for(req, authorization.as_deref())?;
+        let mut refreshed = false;
         let body = match &req.body {
             Some(v) => Some(serde_json::to_vec(v).map_err(|e| HttpError::Request(e.to_string()))?),
             None => None,
@@ -519,6 +521,8 @@ impl Client {
         let started = Instant::now();
         let mut retries = Vec::new();
         let mut waited = Duration::ZERO;
+        // 429s of this request so far (`retries` also holds a 401 refresh).
+        let mut throttled_tries: u32 = 0;
         loop {
             let mut rb = self
                 .inner
@@ -540,12 +544,41 @@ impl Client {
                 self.closes.store(true, Ordering::Relaxed);
             }
             let status = resp.status().as_u16();
+            // A provider's token may have been revoked or expired early:
+            // fetch a new one and retry once (OAuth client credentials).
+            if status == 401
+                && !refreshed
+                && let Auth::Provider(p) = &self.config.auth
+                && let Some(stale) = authorization.clone()
+            {
+                refreshed = true;
+                drop(resp);
+                drop(gate);
+                let fresh = p
+                    .refresh(&Credential {
+                        authorization: stale,
+                        secrets: Vec::new(),
+                    })
+                    .await
+                    .map_err(|e| HttpError::Credentials(e.to_string()))?;
+                for s in &fresh.secrets {
+                    self.secrets.add(s);
+                }
+                headers = self.headers_for(req, Some(&fresh.authorization))?;
+                authorization = Some(fresh.authorization);
+                retries.push(
+                    "401 Unauthorized with the current token: fetched a new one, retried once"
+                        .into(),
+                );
+                continue;
+            }
             if status == 429 {
                 let asked = retry_after(resp.headers());
                 drop(resp);
                 drop(permit);
                 drop(gate);
-                let n = retries.len() as u32 + 1;
+                throttled_tries += 1;
+                let n = throttled_tries;
                 let plan = retry_plan(asked, n, waited, self.config.max_retry_wait);
                 // Every request to the target holds off as long as this one
                 // waits: never longer than its budget (a Retry-After of an

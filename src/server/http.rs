@@ -26,6 +26,7 @@ pub(crate) const PREFIX: &str = "/scim/v2";
 
 pub(crate) struct App {
     pub(crate) token: Option<String>,
+    pub(crate) oauth: Option<super::oauth::Issuer>,
     pub(crate) store: Mutex<Store>,
 }
 
@@ -165,11 +166,20 @@ fn reply_response(reply: Reply) -> Response {
 
 /// Compares without an early exit, so the time taken does not reveal how
 /// much of the token was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The bearer token of the request, if it has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 fn authorized(expected: &str, headers: &HeaderMap) -> bool {
@@ -269,9 +279,25 @@ pub(crate) async fn handle(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    if let Some(token) = &app.token
-        && !authorized(token, &headers)
+    if let Some(issuer) = &app.oauth
+        && uri.path() == super::oauth::TOKEN_PATH
+        && method == Method::POST
     {
+        let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+            return axum::response::IntoResponse::into_response(StatusCode::PAYLOAD_TOO_LARGE);
+        };
+        return issuer.token(&headers, &bytes);
+    }
+    let needs_auth = app.token.is_some() || app.oauth.is_some();
+    let static_ok = app
+        .token
+        .as_deref()
+        .is_some_and(|t| authorized(t, &headers));
+    let issued_ok = app
+        .oauth
+        .as_ref()
+        .is_some_and(|o| bearer(&headers).is_some_and(|t| o.accepts(t)));
+    if needs_auth && !static_ok && !issued_ok {
         let mut resp = error_response(&ScimError::new(
             401,
             None,

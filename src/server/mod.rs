@@ -42,6 +42,7 @@
 mod bulk;
 mod discovery;
 mod http;
+mod oauth;
 mod projection;
 mod query;
 mod scim_glue;
@@ -58,17 +59,53 @@ use tokio::task::JoinHandle;
 use crate::scim::error::{ScimError, ScimType};
 
 /// How the server is configured.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ServerConfig {
-    /// The bearer token every request must carry; `None` turns auth off.
+    /// The bearer token every request must carry; `None` turns auth off
+    /// (unless `oauth_clients` is set).
     pub token: Option<String>,
+    /// Clients (`id`, `secret`) that may get tokens by OAuth 2.0 client
+    /// credentials at `POST /oauth/token`; the tokens it issues are accepted
+    /// until they expire.
+    pub oauth_clients: Vec<(String, String)>,
+    /// Lifetime of issued tokens; zero means the default, 300 s.
+    pub oauth_token_ttl: std::time::Duration,
+}
+
+// By hand: the token and the client secrets never reach a debug print.
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field(
+                "oauth_clients",
+                &self
+                    .oauth_clients
+                    .iter()
+                    .map(|(id, _)| id)
+                    .collect::<Vec<_>>(),
+            )
+            .field("oauth_token_ttl", &self.oauth_token_ttl)
+            .finish()
+    }
 }
 
 /// The axum router serving the SCIM endpoints under `/scim/v2`, with a
 /// fresh, empty store.
 pub fn router(config: ServerConfig) -> Router {
+    let oauth = (!config.oauth_clients.is_empty()).then(|| {
+        oauth::Issuer::new(
+            config.oauth_clients,
+            if config.oauth_token_ttl.is_zero() {
+                std::time::Duration::from_secs(300)
+            } else {
+                config.oauth_token_ttl
+            },
+        )
+    });
     let app = Arc::new(http::App {
         token: config.token,
+        oauth,
         store: Mutex::new(store::Store::default()),
     });
     Router::new().fallback(http::handle).with_state(app)

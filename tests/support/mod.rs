@@ -1,6 +1,9 @@
 //! Shared test support: a small stateful SCIM fake on wiremock, temporary
-//! suite folders, and a way to run the scimitar binary.
+//! suite folders, a way to run the scimitar binary, and the
+//! fault-injecting proxy (`proxy`).
 #![allow(dead_code)]
+
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -10,6 +13,19 @@ use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub const SCIM: &str = "application/scim+json";
+
+/// Steps per shipped IdP suite; a changed suite must update this on purpose.
+pub const IDP_SUITES: [(&str, usize); 9] = [
+    ("entra-users", 30),
+    ("entra-groups", 17),
+    ("entra-legacy-users", 31),
+    ("entra-legacy-groups", 15),
+    ("okta-users", 16),
+    ("okta-group-push", 15),
+    ("okta-spec-test", 15),
+    ("okta-aiw-users", 9),
+    ("okta-aiw-groups", 9),
+];
 
 /// A users-only SCIM fake: create, get, list, delete, with discovery.
 pub struct Fake {
@@ -238,4 +254,40 @@ pub fn scimitar(cwd: &Path, args: &[&str]) -> Output {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// `text` with what differs between runs replaced by stable tokens, for
+/// `insta::assert_snapshot!`: the repository and temporary paths, ports,
+/// run prefixes, UUIDs, dates and times, durations, and the version.
+pub fn redact(text: &str) -> String {
+    use std::sync::OnceLock;
+    static RULES: OnceLock<Vec<(regex::Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"127\.0\.0\.1:\d+", "127.0.0.1:[port]"),
+            (r"/tmp/\.tmp[A-Za-z0-9]+", "[tmp]"),
+            (r"scimitar-[0-9a-f]{8}\b", "scimitar-[run]"),
+            (
+                r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                "[uuid]",
+            ),
+            (
+                r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+                "[timestamp]",
+            ),
+            (r"\d{4}-\d\d-\d\d \d\d:\d\d(:\d\d)?( UTC)?", "[date]"),
+            (r"\b\d+\.\d+ ?(ms|s)\b", "[duration]"),
+            (r"\b\d+ ?ms\b", "[duration]"),
+        ]
+        .into_iter()
+        .map(|(re, to)| (regex::Regex::new(re).expect("redaction regex"), to))
+        .collect()
+    });
+    let mut out = text
+        .replace(env!("CARGO_MANIFEST_DIR"), "[repo]")
+        .replace(env!("CARGO_PKG_VERSION"), "[version]");
+    for (re, to) in rules {
+        out = re.replace_all(&out, *to).into_owned();
+    }
+    out
 }

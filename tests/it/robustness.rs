@@ -4,8 +4,6 @@
 //! No assertion here is about wall time; a generous guard only turns a hang
 //! into a failure instead of a stuck test run.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -14,8 +12,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::*;
 use serde_json::{Value, json};
-use support::*;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, Request, ResponseTemplate};
 
@@ -89,6 +87,42 @@ fn spawn(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 impl Run {
+    /// Waits like [`Run::wait`], and also returns this child's own peak
+    /// resident memory in bytes (wait4's rusage, not every child's: other
+    /// tests in this binary run big children too).
+    fn wait_with_peak_rss(self) -> (Output, u64) {
+        let start = Instant::now();
+        let pid = self.pid();
+        let (status, rss) = loop {
+            let mut status = 0;
+            // SAFETY: wait4 on our own child's pid with structs we own.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+            if rc == pid {
+                break (status, ru.ru_maxrss as u64 * 1024); // kilobytes on Linux
+            }
+            assert!(rc == 0, "wait4 failed");
+            assert!(start.elapsed() < HANG_GUARD, "scimitar did not end (hung)");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let stdout = self.stdout.join().unwrap_or_default();
+        let _ = self.stderr.join();
+        let stderr = self.stderr_buf.lock().unwrap().clone();
+        let code = if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            -1
+        };
+        (
+            Output {
+                code,
+                stdout,
+                stderr,
+            },
+            rss,
+        )
+    }
+
     fn pid(&self) -> i32 {
         self.child.id() as i32
     }
@@ -829,22 +863,13 @@ steps:
     );
 }
 
-/// Peak resident memory of waited-for children, in bytes.
-fn children_peak_rss() -> u64 {
-    // SAFETY: getrusage fills the struct we pass.
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut u) };
-    assert_eq!(rc, 0);
-    u.ru_maxrss as u64 * 1024 // kilobytes on Linux
-}
-
 #[test]
 fn a_300_mb_body_is_cut_off_and_memory_stays_bounded() {
     const HUGE: u64 = 300 * 1024 * 1024;
     let server = raw(|r| discovery(r).unwrap_or(Reply::Stream(HUGE)));
     let s = Suites::new().suite("huge", &one_step_suite("huge", "/Users/huge"));
     let report = s.root().join("report.json");
-    let out = run(
+    let (out, peak) = spawn(
         s.root(),
         &[
             "run",
@@ -853,7 +878,9 @@ fn a_300_mb_body_is_cut_off_and_memory_stays_bounded() {
             "--json",
             report.to_str().unwrap(),
         ],
-    );
+        &[],
+    )
+    .wait_with_peak_rss();
     assert_eq!(out.code, 1, "{}", out.all());
     assert!(
         out.stdout
@@ -864,9 +891,8 @@ fn a_300_mb_body_is_cut_off_and_memory_stays_bounded() {
     // The client stopped reading: the server could not send it all.
     let sent = server.streamed.load(Ordering::SeqCst);
     assert!(sent < HUGE, "the server sent all {sent} bytes");
-    // Every scimitar this test binary has waited for stayed far below the
-    // body size (the cap is 10 MiB; the process keeps a few copies at most).
-    let peak = children_peak_rss();
+    // This scimitar stayed far below the body size (the cap is 10 MiB; the
+    // process keeps a few copies at most).
     assert!(
         peak < 100 * 1024 * 1024,
         "peak RSS {} MiB",

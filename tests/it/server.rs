@@ -66,6 +66,7 @@ async fn start(token: Option<&str>) -> Harness {
         addr,
         ServerConfig {
             token: token.map(str::to_string),
+            ..Default::default()
         },
     )
     .await

@@ -11,8 +11,6 @@
 //! the tests assert the exact set, so a change in scimitar, its suites or the
 //! other tool is noticed and judged again.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -238,7 +236,7 @@ fn scimitar_suites_against_scim2_server() {
     let json = tmp.path().join("run.json");
     // New snapshots for this target go to the temp dir, not the checkout.
     let snapshots = tmp.path().join("snapshots");
-    let out = support::scimitar(
+    let out = crate::support::scimitar(
         root,
         &[
             "run",

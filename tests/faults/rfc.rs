@@ -1,129 +1,138 @@
-//! Proves the RFC suites bite: each fault below is a small proxy in front of
-//! the reference server that breaks one RFC 7643/7644 rule, and the named
-//! step of `suites/rfc` must fail against it (or, for an advisory step, be
-//! reported as advisory). A transparent proxy must pass every step, so the
-//! failures come from the faults, not from the proxy.
+//! The RFC catalogue: each fault breaks one RFC 7643/7644 rule, and the
+//! named step of `suites/rfc` must fail against it (or, for an advisory
+//! step, be reported as advisory). A transparent proxy must pass every step,
+//! so the failures come from the faults, not from the proxy.
 
-mod support;
-
-use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::OnceLock;
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::Response;
-use scimitar::server::{RunningServer, ServerConfig, spawn};
+use axum::http::{HeaderValue, Method, header};
 use serde_json::{Value, json};
 
+use crate::support::proxy::{Fault, Req, Resp, error, pass_req, pass_resp};
+use crate::{Case, Expect};
+
 const TOKEN: &str = "rfc-faults-token";
-const SCIM: &str = "application/scim+json";
 
-/// A request as the proxy sees it, before it is forwarded.
-struct Req {
-    /// The method the client sent (a fault may forward another).
-    original: Method,
-    method: Method,
-    path: String,
-    query: Vec<(String, String)>,
-    headers: HeaderMap,
-    body: Option<Value>,
-}
-
-impl Req {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn drop_param(&mut self, name: &str) {
-        self.query.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
-    }
-
-    fn set_param(&mut self, name: &str, value: String) {
-        self.drop_param(name);
-        self.query.push((name.to_string(), value));
-    }
-
-    /// `/Users`, `/Groups/abc`, … below the SCIM base.
-    fn scim_path(&self) -> &str {
-        self.path.strip_prefix("/scim/v2").unwrap_or(&self.path)
-    }
-
-    fn is_item(&self, collection: &str) -> bool {
-        self.scim_path()
-            .strip_prefix(collection)
-            .is_some_and(|rest| rest.len() > 1 && rest[1..].split('/').count() == 1)
-    }
-
-    fn patch_ops(&self) -> Vec<&Value> {
-        self.body
-            .as_ref()
-            .and_then(|b| b.get("Operations"))
-            .and_then(Value::as_array)
-            .map(|ops| ops.iter().collect())
-            .unwrap_or_default()
-    }
-}
-
-/// A response on its way back to the client.
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    body: Option<Value>,
-    /// A body that is not JSON (set by a fault).
-    raw: Option<(String, &'static str)>,
-}
-
-impl Resp {
-    fn scim(status: u16, body: Option<Value>) -> Resp {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(SCIM));
-        Resp {
-            status,
-            headers,
-            body,
-            raw: None,
-        }
-    }
-
-    fn is_list(&self) -> bool {
-        self.body
-            .as_ref()
-            .is_some_and(|b| b.get("totalResults").is_some())
-    }
-}
-
-/// What a fault does: rewrite the request (or answer it itself), then the response.
-type OnRequest = fn(&mut Req) -> Option<Resp>;
-type OnResponse = fn(&Req, &mut Resp);
-
-struct Fault {
+/// A fault and the `suite::step` that must catch it.
+struct RfcFault {
     /// What the faulty server gets wrong.
     what: &'static str,
     /// `suite::step` that must catch it.
     step: &'static str,
-    on_request: OnRequest,
-    on_response: OnResponse,
+    on_request: fn(&mut Req) -> Option<Resp>,
+    on_response: fn(&Req, &mut Resp),
 }
 
-fn pass_req(_: &mut Req) -> Option<Resp> {
-    None
+/// Every RFC fault, then the legal variants: no fault at all, and a server
+/// that honestly advertises fewer features.
+pub fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        Case {
+            catalogue: "rfc",
+            fault: Fault::response("transparent proxy", pass_resp),
+            token: Some(TOKEN),
+            suites: &["suites/rfc"],
+            args: vec!["-q"],
+            expect: vec![
+                Expect::Exit(0),
+                Expect::Others("*", "passed"),
+                Expect::AtLeastSteps(151),
+            ],
+        },
+        modest(),
+    ];
+    cases.extend(faults().into_iter().map(|f| Case {
+        catalogue: "rfc",
+        fault: Fault {
+            what: f.what,
+            on_request: f.on_request,
+            on_response: f.on_response,
+        },
+        token: Some(TOKEN),
+        suites: &["suites/rfc"],
+        args: vec!["-q", f.step],
+        expect: vec![Expect::Step(
+            f.step,
+            if advisory_step(f.step) {
+                "advisory"
+            } else {
+                "failed"
+            },
+        )],
+    }));
+    cases
 }
 
-fn pass_resp(_: &Req, _: &mut Resp) {}
+/// A server that says it lacks PATCH, sort, ETags, Bulk and Groups: the
+/// suites needing them are skipped with the reason, the rest still pass.
+fn modest() -> Case {
+    let needs_missing = [
+        "rfc-patch",
+        "rfc-patch-extension",
+        "rfc-sorting",
+        "rfc-etag",
+        "rfc-bulk",
+        "rfc-groups",
+        "rfc-groups-filter",
+        "rfc-discovery-groups",
+    ];
+    let mut expect = vec![Expect::Exit(0), Expect::Others("*", "passed")];
+    expect.extend(
+        needs_missing
+            .into_iter()
+            .map(|s| Expect::Skipped(s, "does not support")),
+    );
+    Case {
+        catalogue: "rfc",
+        fault: Fault::response(
+            "advertises no patch, sort, etag, bulk or groups",
+            |req, resp| {
+                let Some(b) = resp.body.as_mut() else {
+                    return;
+                };
+                match req.scim_path() {
+                    "/ServiceProviderConfig" => {
+                        for f in ["patch", "sort", "etag", "bulk"] {
+                            b[f]["supported"] = json!(false);
+                        }
+                    }
+                    "/ResourceTypes" => {
+                        if let Some(items) = b.get_mut("Resources").and_then(Value::as_array_mut) {
+                            items.retain(|t| t["name"] != "Group");
+                            let n = items.len();
+                            b["totalResults"] = json!(n);
+                            b["itemsPerPage"] = json!(n);
+                        }
+                    }
+                    _ => {}
+                }
+            },
+        ),
+        token: Some(TOKEN),
+        suites: &["suites/rfc"],
+        args: vec!["-q"],
+        expect,
+    }
+}
 
-fn error(status: u16, scim_type: &str) -> Resp {
-    Resp::scim(
-        status,
-        Some(json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-            "status": status.to_string(), "scimType": scim_type, "detail": "fault"
-        })),
-    )
+fn suites_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("suites/rfc")
+}
+
+/// Whether `suite::step` of suites/rfc is advisory (it then reports the
+/// fault as advisory instead of failing).
+fn advisory_step(id: &str) -> bool {
+    static SUITES: OnceLock<Vec<scimitar::suite::Suite>> = OnceLock::new();
+    let suites = SUITES
+        .get_or_init(|| scimitar::suite::load_paths(&[suites_dir()]).expect("the RFC suites load"));
+    let (suite, step) = id.split_once("::").expect("suite::step");
+    suites
+        .iter()
+        .find(|s| s.name == suite)
+        .and_then(|s| s.steps.iter().find(|st| st.name == step))
+        .unwrap_or_else(|| panic!("no step {id} in suites/rfc"))
+        .advisory
 }
 
 /// The filter with `from` replaced by `to`, if the request has one.
@@ -207,9 +216,9 @@ fn deactivated_answers_204(req: &Req, resp: &mut Resp) {
     }
 }
 
-fn faults() -> Vec<Fault> {
+fn faults() -> Vec<RfcFault> {
     vec![
-        Fault {
+        RfcFault {
             what: "filter ignored",
             step: "rfc-filters::eq",
             on_request: |r| {
@@ -218,7 +227,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "userName eq compared case-sensitively",
             step: "rfc-filters::eq-value-ignores-case",
             on_request: pass_req,
@@ -241,7 +250,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "totalResults counts only the page",
             step: "rfc-pagination::page-1-of-5",
             on_request: pass_req,
@@ -256,7 +265,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "count ignored",
             step: "rfc-pagination::page-1-of-5",
             on_request: |r| {
@@ -274,7 +283,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "count=0 treated as no limit",
             step: "rfc-pagination::count-zero",
             on_request: |r| {
@@ -285,7 +294,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "startIndex taken as 0-based",
             step: "rfc-pagination::page-1-of-5",
             on_request: |r| {
@@ -296,7 +305,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "ListResponse without schemas",
             step: "rfc-discovery::resource-types-list",
             on_request: pass_req,
@@ -308,7 +317,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "200 instead of 201 on create",
             step: "rfc-create::create-user",
             on_request: pass_req,
@@ -318,7 +327,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "no Location header on create",
             step: "rfc-create::create-user",
             on_request: pass_req,
@@ -326,7 +335,7 @@ fn faults() -> Vec<Fault> {
                 resp.headers.remove(header::LOCATION);
             },
         },
-        Fault {
+        RfcFault {
             what: "required userName not enforced",
             step: "rfc-create::missing-required-userName",
             on_request: |r| {
@@ -341,7 +350,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "400 instead of 409 on a duplicate",
             step: "rfc-create::duplicate-userName-other-case",
             on_request: pass_req,
@@ -351,7 +360,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "externalId not stored",
             step: "rfc-create::create-user",
             on_request: |r| {
@@ -362,19 +371,19 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "DELETE only deactivates",
             step: "rfc-delete::get-after-delete-404",
             on_request: deactivate_instead_of_delete,
             on_response: deactivated_answers_204,
         },
-        Fault {
+        RfcFault {
             what: "DELETE only deactivates (the user stays listed)",
             step: "rfc-delete-lists::list-after-delete-empty",
             on_request: deactivate_instead_of_delete,
             on_response: deactivated_answers_204,
         },
-        Fault {
+        RfcFault {
             what: "401 answered but the write done",
             step: "rfc-auth-write::nothing-created",
             on_request: |r| {
@@ -402,7 +411,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "DELETE answers 200 with a body",
             step: "rfc-delete::delete",
             on_request: pass_req,
@@ -412,7 +421,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "500 for an unknown id",
             step: "rfc-read::unknown-id-404",
             on_request: pass_req,
@@ -422,7 +431,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "non-SCIM error bodies",
             step: "rfc-read::unknown-id-404",
             on_request: pass_req,
@@ -436,7 +445,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "error status as a number",
             step: "rfc-read::unknown-id-404",
             on_request: pass_req,
@@ -449,7 +458,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "HTML 404 for an unknown endpoint",
             step: "rfc-discovery::unknown-endpoint-404",
             on_request: pass_req,
@@ -465,7 +474,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "ServiceProviderConfig maxResults as a string",
             step: "rfc-discovery::service-provider-config",
             on_request: pass_req,
@@ -477,7 +486,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "no authentication",
             step: "rfc-auth::list-without-token",
             on_request: |r| {
@@ -489,7 +498,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "attributes ignored",
             step: "rfc-read::get-attributes",
             on_request: |r| {
@@ -498,7 +507,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "excludedAttributes ignored",
             step: "rfc-read::get-excluded-attributes",
             on_request: |r| {
@@ -507,7 +516,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "excludedAttributes drops the always-returned id",
             step: "rfc-read::excluded-id-still-returned",
             on_request: pass_req,
@@ -521,7 +530,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "attribute names in filters case-sensitive",
             step: "rfc-filters::attribute-names-ignore-case",
             on_request: |r| {
@@ -532,7 +541,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "filter operators case-sensitive",
             step: "rfc-filters::operators-ignore-case",
             on_request: |r| {
@@ -546,7 +555,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "and/or evaluated left to right",
             step: "rfc-filters::and-binds-tighter-than-or",
             on_request: |r| {
@@ -562,7 +571,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "not ignored",
             step: "rfc-filters::not-pr",
             on_request: |r| {
@@ -571,7 +580,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "pr ignored",
             step: "rfc-filters::pr",
             on_request: |r| {
@@ -580,7 +589,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "value filter matched across values",
             step: "rfc-filters::value-path-same-value",
             on_request: |r| {
@@ -594,7 +603,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "caseExact ignored for externalId",
             step: "rfc-filters::case-exact-attribute-respects-case",
             on_request: |r| {
@@ -603,7 +612,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "invalid filter answered with an empty list",
             step: "rfc-filters::invalid-filter-missing-value",
             on_request: |r| {
@@ -622,7 +631,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "sortBy ignored",
             step: "rfc-sorting::sort-ascending-default",
             on_request: |r| {
@@ -631,7 +640,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "sortOrder ignored",
             step: "rfc-sorting::sort-descending",
             on_request: |r| {
@@ -640,7 +649,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "value-path PATCH rejected",
             step: "rfc-patch::replace-value-path",
             on_request: |r| {
@@ -653,7 +662,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH add on a multi-valued attribute replaces it",
             step: "rfc-patch::verify-add-multi-valued",
             on_request: |r| {
@@ -674,7 +683,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "remove without path accepted",
             step: "rfc-patch::remove-without-path",
             on_request: |r| {
@@ -686,7 +695,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH of a readOnly attribute silently ignored",
             step: "rfc-patch::replace-read-only",
             on_request: |r| {
@@ -695,7 +704,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH on extension attributes ignored",
             step: "rfc-patch-extension::verify-replace-extension-attribute",
             on_request: |r| {
@@ -708,7 +717,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "group member add replaces the member list",
             step: "rfc-groups::verify-add-member",
             on_request: |r| {
@@ -730,7 +739,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "group member remove ignored",
             step: "rfc-groups::verify-remove-member",
             on_request: |r| {
@@ -740,7 +749,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PUT merges instead of replacing",
             step: "rfc-put::verify-omitted-cleared",
             on_request: |r| {
@@ -760,7 +769,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "no ETag header",
             step: "rfc-etag::create-user",
             on_request: pass_req,
@@ -768,7 +777,7 @@ fn faults() -> Vec<Fault> {
                 resp.headers.remove(header::ETAG);
             },
         },
-        Fault {
+        RfcFault {
             what: "If-Match ignored",
             step: "rfc-etag::put-if-match-stale",
             on_request: |r| {
@@ -777,7 +786,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "If-None-Match ignored",
             step: "rfc-etag::if-none-match-current",
             on_request: |r| {
@@ -786,7 +795,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "bulkId references not resolved",
             step: "rfc-bulk::bulk-create",
             on_request: |r| {
@@ -807,7 +816,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "responses typed application/json",
             step: "rfc-media-type::resource-media-type",
             on_request: pass_req,
@@ -818,7 +827,7 @@ fn faults() -> Vec<Fault> {
                 );
             },
         },
-        Fault {
+        RfcFault {
             what: "client-sent meta kept on create",
             step: "rfc-create::create-user",
             on_request: pass_req,
@@ -832,7 +841,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "second DELETE answers 204",
             step: "rfc-delete::second-delete-404",
             on_request: pass_req,
@@ -842,7 +851,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "PUT creates a missing resource",
             step: "rfc-put::put-unknown-id-404",
             on_request: pass_req,
@@ -854,7 +863,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "Boolean ordering filter answered with a result",
             step: "rfc-filters::boolean-gt-invalid",
             on_request: |r| {
@@ -863,7 +872,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "attributes ignored on lists",
             step: "rfc-read-lists::list-attributes",
             on_request: |r| {
@@ -874,7 +883,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "excludedAttributes ignored on lists",
             step: "rfc-read-lists::list-excluded-attributes",
             on_request: |r| {
@@ -885,7 +894,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "POST /.search unsupported",
             step: "rfc-read-lists::search-with-post",
             on_request: |r| {
@@ -895,7 +904,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "ResourceType by id answered as a list",
             step: "rfc-discovery::resource-type-by-id",
             on_request: |r| {
@@ -906,7 +915,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "schemas not served by id",
             step: "rfc-discovery::user-schema-resolvable",
             on_request: |r| {
@@ -916,7 +925,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "401 body is not a SCIM error",
             step: "rfc-auth::error-body-is-scim",
             on_request: pass_req,
@@ -927,7 +936,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "startIndex below 1 rejected",
             step: "rfc-pagination::start-index-below-one",
             on_request: |r| {
@@ -935,7 +944,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "short pages",
             step: "rfc-pagination::full-pages",
             on_request: |r| {
@@ -946,7 +955,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             // RFC 7644 §3.5.2.3 leaves unnamed sub-attributes unchanged; this
             // server drops the complex attribute first.
             what: "PATCH sub-attribute replace clears the siblings",
@@ -957,7 +966,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH add without path replaces complex attributes",
             step: "rfc-patch::verify-add-complex",
             on_request: |r| {
@@ -970,7 +979,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH remove with a value filter removes every value",
             step: "rfc-patch::verify-remove-value-path",
             on_request: |r| {
@@ -983,7 +992,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH replace of a multi-valued attribute appends",
             step: "rfc-patch::verify-replace-multi-valued",
             on_request: |r| {
@@ -996,7 +1005,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "only the first PATCH operation applied",
             step: "rfc-patch::verify-several-operations",
             on_request: |r| {
@@ -1012,7 +1021,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "group filter on members unsupported",
             step: "rfc-groups-filter::filter-groups-by-member",
             on_request: |r| {
@@ -1022,7 +1031,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "group members replace appends",
             step: "rfc-groups::verify-replace-members",
             on_request: |r| {
@@ -1035,7 +1044,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "excludedAttributes=members ignored on groups",
             step: "rfc-groups::exclude-members",
             on_request: |r| {
@@ -1046,7 +1055,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "ETag header differs from meta.version",
             step: "rfc-etag::create-user",
             on_request: pass_req,
@@ -1057,7 +1066,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "If-Match ignored on DELETE",
             step: "rfc-etag::delete-if-match-stale",
             on_request: |r| {
@@ -1068,7 +1077,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "Bulk operations without per-operation status",
             step: "rfc-bulk::bulk-create",
             on_request: pass_req,
@@ -1088,7 +1097,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "ne evaluated as eq",
             step: "rfc-filters::ne",
             on_request: |r| {
@@ -1097,7 +1106,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "co evaluated as sw",
             step: "rfc-filters::co",
             on_request: |r| {
@@ -1106,7 +1115,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "ew evaluated as eq",
             step: "rfc-filters::ew",
             on_request: |r| {
@@ -1115,7 +1124,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "gt evaluated as ge",
             step: "rfc-filters::gt-string",
             on_request: |r| {
@@ -1124,7 +1133,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "lt evaluated as le",
             step: "rfc-filters::lt-string",
             on_request: |r| {
@@ -1133,7 +1142,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "co ignores caseExact",
             step: "rfc-filters::case-exact-co-respects-case",
             on_request: |r| {
@@ -1148,7 +1157,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "URN-qualified attribute names rejected",
             step: "rfc-filters::urn-qualified-attribute",
             on_request: |r| {
@@ -1158,7 +1167,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "dateTime filters rejected",
             step: "rfc-filter-dates::created-gt-long-ago",
             on_request: |r| {
@@ -1168,7 +1177,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "startIndex past the end rejected",
             step: "rfc-pagination::start-index-past-the-end",
             on_request: |r| {
@@ -1176,7 +1185,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "sortBy on a sub-attribute ignored",
             step: "rfc-sorting::sort-by-sub-attribute",
             on_request: |r| {
@@ -1187,7 +1196,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "sorting ignored when paging",
             step: "rfc-sorting::sorted-second-page",
             on_request: |r| {
@@ -1198,7 +1207,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH remove of a simple attribute ignored",
             step: "rfc-patch::verify-remove-simple",
             on_request: |r| {
@@ -1210,7 +1219,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "If-None-Match answers 304 for any version",
             step: "rfc-etag::if-none-match-stale",
             on_request: |r| {
@@ -1219,7 +1228,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "If-Match always fails",
             step: "rfc-etag::put-if-match-current",
             on_request: |r| {
@@ -1229,7 +1238,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "deleted user stays in its groups",
             step: "rfc-groups::deleted-user-left-group",
             on_request: |r| {
@@ -1254,7 +1263,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "duplicate group name refused without scimType",
             step: "rfc-groups::duplicate-display-name",
             on_request: |r| {
@@ -1273,7 +1282,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "deleted userName stays reserved",
             step: "rfc-delete::username-free-again",
             on_request: |r| {
@@ -1285,7 +1294,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "application/json requests refused",
             step: "rfc-media-type::accepts-application-json",
             on_request: |r| {
@@ -1296,7 +1305,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "client-chosen id used",
             step: "rfc-create::client-id-not-used",
             on_request: |r| {
@@ -1318,7 +1327,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "boolean comparison ignored",
             step: "rfc-filters::boolean-eq-true",
             on_request: |r| {
@@ -1327,7 +1336,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "value filter in brackets ignored",
             step: "rfc-filters::value-path-other-type",
             on_request: |r| {
@@ -1336,7 +1345,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "or evaluated as and",
             step: "rfc-filters::or",
             on_request: |r| {
@@ -1352,7 +1361,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "parentheses ignored",
             step: "rfc-filters::parentheses-group",
             on_request: |r| {
@@ -1367,7 +1376,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "sub-attribute filters rejected",
             step: "rfc-filters::sub-attribute-eq",
             on_request: |r| {
@@ -1377,7 +1386,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "authentication schemes without a description",
             step: "rfc-discovery::authentication-schemes-described",
             on_request: pass_req,
@@ -1397,7 +1406,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "Group schema not served",
             step: "rfc-discovery-groups::group-schema-resolvable",
             on_request: |r| {
@@ -1407,7 +1416,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "extension schema not served",
             step: "rfc-discovery-enterprise::enterprise-schema-resolvable",
             on_request: |r| {
@@ -1417,7 +1426,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PATCH of an extension sub-attribute ignored",
             step: "rfc-patch-extension::verify-add-extension-sub-attribute",
             on_request: |r| {
@@ -1430,7 +1439,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "bulkId reference stored literally",
             step: "rfc-bulk::bulk-id-resolved",
             on_request: pass_req,
@@ -1445,7 +1454,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "PUT with the id in its body refused",
             step: "rfc-put::put-id-ignored",
             on_request: |r| {
@@ -1464,7 +1473,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "PUT uniqueness conflict answered 400",
             step: "rfc-put::put-duplicate-username",
             on_request: pass_req,
@@ -1474,7 +1483,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "PATCH uniqueness conflict answered 400",
             step: "rfc-patch::patch-duplicate-username",
             on_request: pass_req,
@@ -1484,7 +1493,7 @@ fn faults() -> Vec<Fault> {
                 }
             },
         },
-        Fault {
+        RfcFault {
             what: "PATCH add on a single-valued attribute keeps the old value",
             step: "rfc-patch::verify-add-single-valued",
             on_request: |r| {
@@ -1496,13 +1505,13 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "negative count rejected",
             step: "rfc-pagination::count-negative",
             on_request: |r| (r.param("count") == Some("-1")).then(|| error(400, "invalidValue")),
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "URN-qualified attributes ignored",
             step: "rfc-read::get-attributes-urn",
             on_request: |r| {
@@ -1513,7 +1522,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "Bulk failOnErrors ignored",
             step: "rfc-bulk::fail-on-errors",
             on_request: |r| {
@@ -1526,7 +1535,7 @@ fn faults() -> Vec<Fault> {
             },
             on_response: pass_resp,
         },
-        Fault {
+        RfcFault {
             what: "/Me answers 404 instead of 501",
             step: "rfc-me::get-me",
             on_request: pass_req,
@@ -1540,315 +1549,4 @@ fn faults() -> Vec<Fault> {
             },
         },
     ]
-}
-
-struct Proxy {
-    fault: Option<Fault>,
-    upstream: String,
-    http: reqwest::Client,
-}
-
-async fn forward(
-    State(p): State<Arc<Proxy>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let query: Vec<(String, String)> = uri
-        .query()
-        .map(|q| url_pairs(q).into_iter().collect::<Vec<(String, String)>>())
-        .unwrap_or_default();
-    let mut req = Req {
-        original: method.clone(),
-        method,
-        path: uri.path().to_string(),
-        query,
-        headers,
-        body: serde_json::from_slice(&body).ok(),
-    };
-    let (on_request, on_response) = match &p.fault {
-        Some(f) => (f.on_request, f.on_response),
-        None => (pass_req as OnRequest, pass_resp as OnResponse),
-    };
-    let mut resp = match on_request(&mut req) {
-        Some(r) => r,
-        None => send(&p, &req, &body).await,
-    };
-    on_response(&req, &mut resp);
-    to_response(resp)
-}
-
-/// Decodes a query string (`+` and percent escapes).
-fn url_pairs(q: &str) -> Vec<(String, String)> {
-    let url = reqwest::Url::parse(&format!("http://x/?{q}")).expect("a query string");
-    url.query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-async fn send(p: &Proxy, req: &Req, original_body: &Bytes) -> Resp {
-    let mut url = reqwest::Url::parse(&format!("{}{}", p.upstream, req.path)).expect("url");
-    if !req.query.is_empty() {
-        url.query_pairs_mut().extend_pairs(&req.query);
-    }
-    let mut b = p.http.request(req.method.clone(), url);
-    for (k, v) in &req.headers {
-        if k != header::HOST && k != header::CONTENT_LENGTH {
-            b = b.header(k, v);
-        }
-    }
-    let body = match &req.body {
-        Some(v) => Bytes::from(serde_json::to_vec(v).expect("json")),
-        None => original_body.clone(),
-    };
-    if !body.is_empty() {
-        b = b.header(header::CONTENT_TYPE, SCIM).body(body);
-    }
-    let r = b.send().await.expect("the reference server answers");
-    let status = r.status().as_u16();
-    let mut headers = r.headers().clone();
-    headers.remove(header::CONTENT_LENGTH);
-    headers.remove(header::TRANSFER_ENCODING);
-    let bytes = r.bytes().await.unwrap_or_default();
-    Resp {
-        status,
-        headers,
-        body: serde_json::from_slice(&bytes).ok(),
-        raw: None,
-    }
-}
-
-fn to_response(r: Resp) -> Response {
-    let (bytes, ct) = match (&r.raw, &r.body) {
-        (Some((text, ct)), _) => (text.clone().into_bytes(), Some(*ct)),
-        (None, Some(v)) => (serde_json::to_vec(v).expect("json"), None),
-        (None, None) => (Vec::new(), None),
-    };
-    let mut resp = Response::new(Body::from(bytes));
-    *resp.status_mut() = StatusCode::from_u16(r.status).expect("status");
-    *resp.headers_mut() = r.headers;
-    if let Some(ct) = ct {
-        resp.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
-    resp
-}
-
-/// Starts a reference server and a proxy with `fault` in front of it; returns the proxy's base URL.
-async fn start(fault: Option<Fault>) -> (String, RunningServer) {
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let server = spawn(
-        addr,
-        ServerConfig {
-            token: Some(TOKEN.into()),
-        },
-    )
-    .await
-    .expect("reference server");
-    let upstream = format!("http://{}", server.addr);
-    let proxy = Arc::new(Proxy {
-        fault,
-        upstream,
-        http: reqwest::Client::new(),
-    });
-    let app = axum::Router::new().fallback(forward).with_state(proxy);
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let url = format!("http://{}/scim/v2", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, server)
-}
-
-fn suites_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("suites/rfc")
-}
-
-/// Runs the RFC suites (up to `step`, if given) against `url`; returns the
-/// exit code and the JSON report.
-fn run_suites(url: &str, step: Option<&str>) -> (i32, Value, String) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let json_path = dir.path().join("report.json");
-    let suites = suites_dir();
-    let mut args = vec![
-        "run",
-        "--url",
-        url,
-        "--token",
-        TOKEN,
-        "--suite",
-        suites.to_str().expect("utf-8 path"),
-        "--json",
-        json_path.to_str().expect("utf-8 path"),
-        "-q",
-    ];
-    if let Some(s) = step {
-        args.push(s);
-    }
-    let out = support::scimitar(dir.path(), &args);
-    let report = std::fs::read_to_string(&json_path)
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or(Value::Null);
-    (out.code, report, out.all())
-}
-
-/// The outcome of `suite::step` in a JSON report.
-fn outcome(report: &Value, id: &str) -> Option<String> {
-    let (suite, step) = id.split_once("::")?;
-    report["suites"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == suite)?["steps"]
-        .as_array()?
-        .iter()
-        .find(|s| s["name"] == step)
-        .and_then(|s| s["outcome"].as_str())
-        .map(str::to_string)
-}
-
-fn advisory_step(id: &str) -> bool {
-    let (suite, step) = id.split_once("::").expect("suite::step");
-    let suites = scimitar::suite::load_paths(&[suites_dir()]).expect("the RFC suites load");
-    suites
-        .iter()
-        .find(|s| s.name == suite)
-        .and_then(|s| s.steps.iter().find(|st| st.name == step))
-        .unwrap_or_else(|| panic!("no step {id} in suites/rfc"))
-        .advisory
-}
-
-#[test]
-fn transparent_proxy_passes_every_rfc_step() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (url, _server) = rt.block_on(start(None));
-    let (code, report, out) = run_suites(&url, None);
-    assert_eq!(code, 0, "{out}");
-    let mut steps = 0;
-    for s in report["suites"].as_array().expect("suites") {
-        for st in s["steps"].as_array().expect("steps") {
-            steps += 1;
-            assert_eq!(
-                st["outcome"], "passed",
-                "{}::{}: {st}",
-                s["name"], st["name"]
-            );
-        }
-    }
-    assert!(steps > 150, "only {steps} steps ran");
-}
-
-#[test]
-fn every_fault_is_caught_by_its_step() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let faults = faults();
-    let mut jobs = Vec::new();
-    let mut servers = Vec::new();
-    for f in faults {
-        let (what, step) = (f.what, f.step);
-        let (url, server) = rt.block_on(start(Some(f)));
-        servers.push(server);
-        jobs.push((what, step, url));
-    }
-    // A few binary runs at a time (the machine is shared), each worker
-    // taking the next fault as soon as it is free.
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new(Vec::new());
-    std::thread::scope(|scope| {
-        for _ in 0..4 {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some((what, step, url)) = jobs.get(i) else {
-                        break;
-                    };
-                    let (_, report, out) = run_suites(url, Some(step));
-                    let got = outcome(&report, step);
-                    results
-                        .lock()
-                        .expect("results")
-                        .push((*what, *step, got, out));
-                }
-            });
-        }
-    });
-    let results = results.into_inner().expect("results");
-    assert_eq!(results.len(), jobs.len());
-    let mut missed = Vec::new();
-    for (what, step, got, out) in &results {
-        let want = if advisory_step(step) {
-            "advisory"
-        } else {
-            "failed"
-        };
-        if got.as_deref() != Some(want) {
-            missed.push(format!(
-                "fault '{what}': {step} was {got:?}, expected {want}\n{out}"
-            ));
-        }
-    }
-    assert!(missed.is_empty(), "{}", missed.join("\n\n"));
-}
-
-#[test]
-fn suites_for_unadvertised_features_are_skipped_not_failed() {
-    // A server that says it lacks PATCH, sort, ETags, Bulk and Groups: the
-    // suites needing them are skipped with the reason, the rest still pass.
-    let modest = Fault {
-        what: "advertises no patch, sort, etag, bulk or groups",
-        step: "",
-        on_request: pass_req,
-        on_response: |req, resp| {
-            let Some(b) = resp.body.as_mut() else {
-                return;
-            };
-            match req.scim_path() {
-                "/ServiceProviderConfig" => {
-                    for f in ["patch", "sort", "etag", "bulk"] {
-                        b[f]["supported"] = json!(false);
-                    }
-                }
-                "/ResourceTypes" => {
-                    if let Some(items) = b.get_mut("Resources").and_then(Value::as_array_mut) {
-                        items.retain(|t| t["name"] != "Group");
-                        let n = items.len();
-                        b["totalResults"] = json!(n);
-                        b["itemsPerPage"] = json!(n);
-                    }
-                }
-                _ => {}
-            }
-        },
-    };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (url, _server) = rt.block_on(start(Some(modest)));
-    let (code, report, out) = run_suites(&url, None);
-    assert_eq!(code, 0, "{out}");
-    for s in report["suites"].as_array().expect("suites") {
-        let name = s["name"].as_str().unwrap_or_default();
-        let needs_missing = [
-            "rfc-patch",
-            "rfc-patch-extension",
-            "rfc-sorting",
-            "rfc-etag",
-            "rfc-bulk",
-            "rfc-groups",
-            "rfc-groups-filter",
-            "rfc-discovery-groups",
-        ]
-        .contains(&name);
-        for st in s["steps"].as_array().expect("steps") {
-            let want = if needs_missing { "skipped" } else { "passed" };
-            assert_eq!(st["outcome"], want, "{name}::{}: {st}", st["name"]);
-            if needs_missing {
-                assert!(
-                    st["skip_reason"]
-                        .as_str()
-                        .is_some_and(|r| r.contains("does not support")),
-                    "{name}: {st}"
-                );
-            }
-        }
-    }
 }

@@ -1,0 +1,22 @@
+//! The integration tests, in one binary (one link instead of one per file):
+//! each module is one area, end to end through the scimitar binary or over
+//! HTTP against the reference server. The fault catalogue runs apart, as
+//! its own harness (tests/faults/).
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod architecture;
+mod cli;
+mod concurrency;
+mod external;
+mod idp_suites;
+mod live_console;
+mod no_panic;
+mod oauth;
+mod record;
+mod reports;
+mod robustness;
+mod selection;
+mod server;
+mod snapshots;
