@@ -68,6 +68,7 @@ fn reference(rt: &tokio::runtime::Runtime) -> scimitar::server::RunningServer {
         ([127, 0, 0, 1], 0).into(),
         scimitar::server::ServerConfig {
             token: Some(TOKEN.into()),
+            ..Default::default()
         },
     ))
     .unwrap()
@@ -629,7 +630,7 @@ fn no_credentials_is_a_warning_and_tls_to_plain_http_a_hint() {
     let server = rt
         .block_on(scimitar::server::spawn(
             ([127, 0, 0, 1], 0).into(),
-            scimitar::server::ServerConfig { token: None },
+            scimitar::server::ServerConfig::default(),
         ))
         .unwrap();
     let dir = suites(&[("mine", CUSTOM_ENTRA)]);
