@@ -20,3 +20,4 @@ mod robustness;
 mod selection;
 mod server;
 mod snapshots;
+mod verdicts;

@@ -1,4 +1,4 @@
-//! Issue 15, end to end through the binary: verdicts that say what was
+//! Issue 15 (verdicts), end to end through the binary: verdicts that say what was
 //! checked, a first contact that fails fast, selection and output files,
 //! JUnit and JSON that validate against their schemas, and rate limiting
 //! that adapts. Every target is on 127.0.0.1: the reference server (in
