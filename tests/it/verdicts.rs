@@ -1240,3 +1240,150 @@ mod jschema {
         Ok(())
     }
 }
+
+// ---- the verdict rules, on results built by hand ------------------------------
+
+mod rules {
+    use scimitar::report::compat::{Compat, Verdict};
+    use scimitar::results::{
+        BuiltinSuite, Filters, Invocation, Outcome, RunResult, SkipReason, StepResult, SuiteResult,
+    };
+    use scimitar::suite::SourceLoc;
+
+    fn step(name: &str, outcome: Outcome, skip: Option<SkipReason>) -> StepResult {
+        let loc = SourceLoc {
+            file: "suites/rfc/groups.yaml".into(),
+            line: 1,
+            column: 1,
+        };
+        let mut s = StepResult::skipped(name, None, loc, SkipReason::Interrupted);
+        s.outcome = outcome;
+        s.skip_reason = skip;
+        s
+    }
+
+    /// A built-in `rfc` suite of three steps: one passed, then two with `last`.
+    fn run(last: (Outcome, Option<SkipReason>), filters: Filters, interrupted: bool) -> RunResult {
+        RunResult {
+            target: "http://127.0.0.1:1/scim/v2".into(),
+            started: String::new(),
+            duration: std::time::Duration::ZERO,
+            requests_sent: 0,
+            capabilities: Vec::new(),
+            suites: vec![SuiteResult {
+                name: "rfc-groups".into(),
+                idp: "rfc".into(),
+                file: "suites/rfc/groups.yaml".into(),
+                steps: vec![
+                    step("a", Outcome::Passed, None),
+                    step("b", last.0, last.1.clone()),
+                    step("c", last.0, last.1),
+                ],
+                cleanup: Vec::new(),
+            }],
+            throttling: Default::default(),
+            invocation: Invocation {
+                filters,
+                builtin: vec![BuiltinSuite {
+                    idp: "rfc".into(),
+                    name: "rfc-groups".into(),
+                    steps: 3,
+                }],
+                builtin_files: vec!["suites/rfc/groups.yaml".into()],
+                interrupted,
+                ..Invocation::default()
+            },
+            notes: Vec::new(),
+        }
+    }
+
+    fn rfc(c: &Compat) -> (Verdict, String) {
+        let p = c.profiles.iter().find(|p| p.idp == "rfc").unwrap();
+        (p.verdict, p.verdict_text())
+    }
+
+    #[test]
+    fn every_step_checked_and_passed_is_compatible_and_nothing_less() {
+        let all = run((Outcome::Passed, None), Filters::default(), false);
+        let c = Compat::new(&all);
+        assert_eq!(rfc(&c), (Verdict::Compatible, "compatible".into()));
+        assert!(!c.unfinished());
+        // The same results after Ctrl-C claim nothing.
+        let stopped = run((Outcome::Passed, None), Filters::default(), true);
+        let c = Compat::new(&stopped);
+        assert_eq!(
+            rfc(&c),
+            (
+                Verdict::Incomplete,
+                "incomplete: the run was interrupted".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_capability_the_server_lacks_narrows_the_claim() {
+        let lacking = SkipReason::Unsupported {
+            capabilities: vec!["groups".into()],
+        };
+        let r = run((Outcome::Skipped, Some(lacking)), Filters::default(), false);
+        let c = Compat::new(&r);
+        assert_eq!(
+            rfc(&c),
+            (
+                Verdict::CompatibleWithout,
+                "compatible without groups: the server does not support it".into()
+            )
+        );
+        assert!(!c.unfinished(), "the server's own answer is not a failure");
+    }
+
+    #[test]
+    fn rate_limited_steps_are_incomplete_and_unfinished_whatever_was_asked() {
+        let limited = SkipReason::RateLimited {
+            request: "GET /Groups".into(),
+            detail: "still rate limited".into(),
+        };
+        let asked = Filters {
+            skip: vec!["x".into()],
+            ..Filters::default()
+        };
+        let r = run((Outcome::Skipped, Some(limited)), asked, false);
+        let c = Compat::new(&r);
+        assert_eq!(
+            rfc(&c),
+            (
+                Verdict::Incomplete,
+                "incomplete: 1/3 steps checked (2 rate limited)".into()
+            )
+        );
+        assert!(c.unfinished());
+    }
+
+    #[test]
+    fn a_selection_is_unfinished_only_when_not_asked_for() {
+        let mut r = run((Outcome::Passed, None), Filters::default(), false);
+        r.suites[0].steps[2].selected = false;
+        assert!(Compat::new(&r).unfinished());
+        r.invocation.filters.filter = Some("rfc-groups::a".into());
+        let c = Compat::new(&r);
+        assert!(!c.unfinished());
+        assert_eq!(
+            rfc(&c),
+            (
+                Verdict::Incomplete,
+                "incomplete: 2/3 steps checked (1 not selected)".into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_suite_that_is_not_built_in_never_speaks_for_its_idp() {
+        let mut r = run((Outcome::Passed, None), Filters::default(), false);
+        r.invocation.builtin_files.clear();
+        let c = Compat::new(&r);
+        assert_eq!(rfc(&c).0, Verdict::NotTested);
+        let custom = c.profiles.iter().find(|p| p.idp == "custom-rfc").unwrap();
+        assert_eq!(custom.verdict, Verdict::CustomPassed);
+        assert!(!c.in_short().contains("Compatible"), "{}", c.in_short());
+    }
+}
