@@ -25,9 +25,10 @@ pub fn notes(c: &Compat) -> Vec<String> {
             "partial run, as asked ({}): a profile left incomplete by this selection does not fail the run",
             c.filters
         ));
-    } else if incomplete && c.unfinished() {
+    }
+    if c.unfinished() {
         out.push(
-            "incomplete: not every step was checked, so no compatibility is claimed and the run fails (exit 1)".into(),
+            "incomplete: steps were left unchecked (rate limited, interrupted, or a suite that could not be set up), so no compatibility is claimed for them and the run does not pass (exit 1; 130 after Ctrl-C)".into(),
         );
     }
     out

@@ -378,6 +378,12 @@ fn rate_limited_steps_make_the_run_incomplete_and_fail() {
         "{}",
         out.stdout
     );
+    assert!(
+        out.stdout
+            .contains("incomplete: steps were left unchecked (rate limited"),
+        "{}",
+        out.stdout
+    );
     // Also with -q: the throttling is summarised.
     assert!(
         out.stdout.contains("rate limiting: throttled "),
