@@ -2,16 +2,19 @@
 
 use std::process::ExitCode;
 
-use super::cli::SuiteArgs;
-use super::{CmdError, EXIT_OK, load_suites};
+use super::cli::ListArgs;
+use super::{CmdError, EXIT_OK, load_suites, schema_suite};
 
 /// `scimitar list`
-pub fn command(args: &SuiteArgs) -> Result<ExitCode, CmdError> {
-    let loaded = load_suites(args)?;
+pub fn command(args: &ListArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
+    let loaded = load_suites(&args.suite)?;
     for n in &loaded.notes {
         eprintln!("{n}");
     }
-    let suites = loaded.suites;
+    let mut suites = loaded.suites;
+    if schema_suite::wanted(&args.suite) {
+        suites.extend(schema_suite::for_list(&args.conn, args.embedded, rt)?);
+    }
     let mut steps = 0;
     for s in &suites {
         let req = if s.requires.is_empty() {

@@ -10,6 +10,7 @@ pub mod contact;
 pub mod list;
 pub mod record;
 pub mod run;
+pub mod schema_suite;
 pub mod serve;
 pub mod signals;
 pub mod snapshot_args;
@@ -61,11 +62,12 @@ impl CmdError {
 pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     match &cli.command {
         Command::Run(args) => run::command(args, rt),
-        Command::List(args) => list::command(args),
+        Command::List(args) => list::command(args, rt),
         Command::Serve(args) => serve::command(args, rt),
         Command::Snapshots(args) => Ok(snapshots::command(args)?),
         Command::Cleanup(args) => cleanup::command(args, rt),
         Command::Record(args) => record::command(args, rt),
+        Command::SchemaSuite(args) => schema_suite::command(args, rt),
         Command::Completions { shell } => Ok(completions(*shell)),
     }
 }
@@ -115,6 +117,15 @@ pub fn load_suites(args: &SuiteArgs) -> Result<Loaded, CmdError> {
     let mut source = scimitar::results::SuiteSource::default();
     let version = env!("CARGO_PKG_VERSION").to_string();
     let mut paths = Vec::new();
+    // The schema profile's suites are generated from the target, not loaded.
+    let generated = scimitar::schema_suite::PROFILE;
+    if args.suites.is_empty() && !args.idps.is_empty() && args.idps.iter().all(|i| i == generated) {
+        return Ok(Loaded {
+            suites: Vec::new(),
+            notes,
+            source,
+        });
+    }
     if args.suites.is_empty() {
         let default = PathBuf::from("suites");
         if default.is_dir() {
@@ -149,7 +160,7 @@ pub fn load_suites(args: &SuiteArgs) -> Result<Loaded, CmdError> {
     if !args.idps.is_empty() {
         let known: HashSet<&str> = suites.iter().map(|s| s.idp.as_str()).collect();
         for idp in &args.idps {
-            if !known.contains(idp.as_str()) {
+            if !known.contains(idp.as_str()) && idp != generated {
                 let mut k: Vec<&str> = known.iter().copied().collect();
                 k.sort();
                 return Err(CmdError::Usage(format!(

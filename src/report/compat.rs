@@ -391,8 +391,11 @@ impl<'a> Compat<'a> {
         // Without the built-in plan (a library run), suites of a known
         // profile stand for it and coverage is measured on what they hold.
         let known_plan = !inv.builtin.is_empty();
+        // A profile without built-in suites (the schema profile: its suites
+        // are generated for each target) is measured on the suites that ran.
+        let planned = |idp: &str| known_plan && inv.builtin.iter().any(|b| b.idp == idp);
         let builtin = |s: &SuiteResult| {
-            crate::profile::find(&s.idp).is_some() && (!known_plan || inv.is_builtin(s))
+            crate::profile::find(&s.idp).is_some() && (!planned(&s.idp) || inv.is_builtin(s))
         };
         let mut profiles: Vec<Profile> = known_profiles()
             .map(|idp| {
@@ -402,7 +405,7 @@ impl<'a> Compat<'a> {
                     .filter(|s| s.idp == idp && builtin(s))
                     .collect();
                 let mut p = profile(idp, idp_label(idp), false, &suites, inv.interrupted);
-                p.coverage = if known_plan {
+                p.coverage = if planned(idp) {
                     builtin_coverage(inv, idp, &suites)
                 } else {
                     present_coverage(&suites)

@@ -11,7 +11,7 @@ use crate::results::RunResult;
 pub fn notes(c: &Compat) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(l) = c.snapshot_line() {
-        out.push(format!("snapshots: {l} (not a compatibility verdict)"));
+        out.push(format!("{l} (not a compatibility verdict)"));
     }
     if let Some(t) = &c.throttling {
         out.push(format!("rate limiting: {t}"));

@@ -505,7 +505,9 @@ fn a_snapshot_difference_is_its_own_line_not_a_verdict() {
     *n.lock().unwrap() = 1;
     let second = scimitar(dir.path(), &args);
     assert!(
-        second.stdout.contains("snapshots: 1 response changed since the accepted snapshots (not a compatibility verdict)"),
+        second.stdout.contains(
+            "\n1 response changed since the accepted snapshots (not a compatibility verdict)"
+        ),
         "{}",
         second.all()
     );
