@@ -2,7 +2,8 @@
 # Renders the HTML compatibility report in headless Chromium, to check that
 # it is a valid, self-contained page a person can read:
 #   scripts/render-report.sh [REPORT.html] [OUT.png]
-# Without arguments it renders two fresh reports into target/report-render/:
+# Without arguments it renders two fresh reports into report-render/ under
+# cargo's target folder (CARGO_TARGET_DIR or .cargo/config are respected):
 # the embedded reference server's, and one with failing steps.
 # Installs Debian's chromium when it is missing (CI runs as root).
 set -euo pipefail
@@ -12,7 +13,11 @@ report=${1:+$(realpath -m "$1")}
 png=${2:+$(realpath -m "$2")}
 cd "$(dirname "$self")/.."
 
-out_dir=target/report-render
+# Wherever cargo builds (CARGO_TARGET_DIR, a config's build.target-dir).
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+[ -n "$target_dir" ] || { echo "render-report: cargo metadata named no target folder" >&2; exit 2; }
+out_dir=$target_dir/report-render
 mkdir -p "$out_dir"
 png=${png:-$out_dir/report.png}
 
@@ -40,7 +45,7 @@ YAML
     [ "$which" = failures ] && args+=(--suite "$suites/suites")
     # Exit 1 (failing steps) still writes the report; 2 or more is a real error.
     rc=0
-    ./target/debug/scimitar "${args[@]}" >"$out_dir/run-$which.log" 2>&1 || rc=$?
+    "$target_dir/debug/scimitar" "${args[@]}" >"$out_dir/run-$which.log" 2>&1 || rc=$?
     if [ "$rc" -ge 2 ]; then
       cat "$out_dir/run-$which.log" >&2
       echo "render-report: scimitar exited $rc" >&2

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::{Serialize, Serializer};
 
-pub use crate::http::Exchange;
+pub use crate::http::{Exchange, Throttling};
 use crate::suite::SourceLoc;
 
 /// Everything one run found.
@@ -27,6 +27,11 @@ pub struct RunResult {
     pub capabilities: Vec<(String, Option<bool>)>,
     /// Every suite's result, in the suites' order.
     pub suites: Vec<SuiteResult>,
+    /// What the server's rate limiting did to the run.
+    pub throttling: Throttling,
+    /// What the user asked for (set by the command layer; empty for a run
+    /// built through the library alone).
+    pub invocation: Invocation,
     /// What the run wants the reader to know beyond the steps (e.g. a suite
     /// that failed only under concurrency).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -49,6 +54,106 @@ impl RunResult {
             .iter()
             .any(|s| s.cleanup.iter().any(|c| !c.ok()))
     }
+}
+
+/// What the user asked for, as the reports record it: the command line
+/// (secrets redacted), the filters, where the suites came from, and which
+/// suites are the built-in ones (what coverage is measured against).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Invocation {
+    /// The command line, secrets replaced by `***`.
+    pub command_line: Vec<String>,
+    /// The step filters.
+    pub filters: Filters,
+    /// Where the suites came from.
+    pub suite_source: SuiteSource,
+    /// The built-in suites (of the binary), the measure of each profile's
+    /// coverage. Empty when not known (a library run).
+    #[serde(skip)]
+    pub builtin: Vec<BuiltinSuite>,
+    /// Files of the loaded suites whose content is a built-in suite's
+    /// (as [`SuiteResult::file`] names them): only these speak for an IdP.
+    #[serde(skip)]
+    pub builtin_files: Vec<String>,
+    /// The user stopped the run (Ctrl-C).
+    pub interrupted: bool,
+}
+
+impl Invocation {
+    /// Whether a suite result comes from a built-in suite.
+    pub fn is_builtin(&self, suite: &SuiteResult) -> bool {
+        self.builtin_files.contains(&suite.file)
+    }
+}
+
+/// The step filters the user gave.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Filters {
+    /// FILTER: steps whose `suite::step` name contains it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// `--exact`.
+    pub exact: bool,
+    /// `--skip` (repeatable).
+    pub skip: Vec<String>,
+    /// `--idp` (repeatable).
+    pub idps: Vec<String>,
+    /// `--suite` paths given (none: the default suites).
+    pub suites: Vec<String>,
+}
+
+impl Filters {
+    /// Whether the user chose what to run (FILTER, `--skip`, `--idp`,
+    /// `--suite`): then a profile left incomplete by that choice is what
+    /// was asked for, not a failure.
+    pub fn explicit(&self) -> bool {
+        self.filter.is_some()
+            || !self.skip.is_empty()
+            || !self.idps.is_empty()
+            || !self.suites.is_empty()
+    }
+
+    /// The filters in one line, as typed: `FILTER 'x', --skip y`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(f) = &self.filter {
+            parts.push(format!(
+                "FILTER '{f}'{}",
+                if self.exact { " (exact)" } else { "" }
+            ));
+        }
+        for s in &self.skip {
+            parts.push(format!("--skip {s}"));
+        }
+        for i in &self.idps {
+            parts.push(format!("--idp {i}"));
+        }
+        for s in &self.suites {
+            parts.push(format!("--suite {s}"));
+        }
+        parts.join(", ")
+    }
+}
+
+/// Where the suites came from.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SuiteSource {
+    /// The built-in suites' version (scimitar's), when they were run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    /// Folders or files given or found (`./suites`).
+    pub paths: Vec<String>,
+}
+
+/// One built-in suite: its profile, name and number of steps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltinSuite {
+    /// Its `idp:`.
+    pub idp: String,
+    /// Its name.
+    pub name: String,
+    /// How many steps it has.
+    pub steps: usize,
 }
 
 /// One suite's steps and cleanup, in the suite's order.
@@ -259,8 +364,11 @@ impl Serialize for SkipReason {
     }
 }
 
-/// One DELETE of something the suite created.
-#[derive(Debug, Clone, Serialize)]
+/// One DELETE of something the suite created. In JSON:
+/// `{"path": …, "status": 204, "cleaned": true}`,
+/// `{"path": …, "error": "…", "cleaned": false}`, with `still_there` after
+/// a soft delete.
+#[derive(Debug, Clone)]
 pub struct CleanupResult {
     /// The resource's path under the base URL.
     pub path: String,
@@ -268,8 +376,24 @@ pub struct CleanupResult {
     pub outcome: Result<u16, String>,
     /// Set when a GET after a 2xx DELETE still found the resource (a soft
     /// delete): what the GET showed.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub still_there: Option<String>,
+}
+
+impl Serialize for CleanupResult {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("path", &self.path)?;
+        match &self.outcome {
+            Ok(status) => m.serialize_entry("status", status)?,
+            Err(e) => m.serialize_entry("error", e)?,
+        }
+        if let Some(seen) = &self.still_there {
+            m.serialize_entry("still_there", seen)?;
+        }
+        m.serialize_entry("cleaned", &self.ok())?;
+        m.end()
+    }
 }
 
 impl CleanupResult {
@@ -393,6 +517,42 @@ impl StepResult {
             for line in body.lines() {
                 s.push_str(&format!("    {line}\n"));
             }
+            if self.outcome == Outcome::Failed {
+                s.push_str(&format!("  reproduce: {}\n", ex.request.curl()));
+            }
+        }
+        s
+    }
+
+    /// The full request and response, headers and bodies (secrets already
+    /// redacted), as `-v` shows a failing step.
+    pub fn exchange_text(&self) -> String {
+        let Some(ex) = &self.exchange else {
+            return String::new();
+        };
+        let mut s = String::from("  full request:\n");
+        s.push_str(&format!("    {}\n", ex.request.line()));
+        for (k, v) in &ex.request.headers {
+            s.push_str(&format!("    {k}: {v}\n"));
+        }
+        if let Some(b) = &ex.request.body {
+            s.push('\n');
+            for line in serde_json::to_string_pretty(b).unwrap_or_default().lines() {
+                s.push_str(&format!("    {line}\n"));
+            }
+        }
+        s.push_str(&format!("  full response: {}\n", ex.response.status));
+        for (k, v) in &ex.response.headers {
+            s.push_str(&format!("    {k}: {v}\n"));
+        }
+        if !ex.response.body.is_empty() {
+            s.push('\n');
+            for line in ex.response.body.lines() {
+                s.push_str(&format!("    {line}\n"));
+            }
+        }
+        if ex.response.truncated {
+            s.push_str("    … (cut off at --max-body)\n");
         }
         s
     }

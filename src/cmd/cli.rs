@@ -22,8 +22,10 @@ const RUN_EXAMPLES: &str = "Examples:
   scimitar run --url URL deactivate          # steps whose name has 'deactivate'
   scimitar run --url URL --strict --junit junit.xml --report report.html
 
-Exit codes: 0 all passed, 1 failures or leftovers, 2 could not start,
-130 interrupted. SCIM_URL and SCIM_TOKEN are read from the environment.";
+Exit codes: 0 all checked and passed, 1 failures, leftovers or steps left
+unchecked (rate limited; a partial run you asked for is fine), 2 could not
+start (refused credentials, not a SCIM endpoint, no step matches), 130
+interrupted. SCIM_URL and SCIM_TOKEN are read from the environment.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -66,7 +68,7 @@ pub enum Command {
 
 #[derive(Debug, Clone, Args)]
 pub struct SuiteArgs {
-    /// Suite file or folder (repeatable). Default: ./suites, else the suites built into scimitar
+    /// Suite file or folder (repeatable); `builtin` names the suites built into scimitar. Default: ./suites (with a note), else the built-in suites
     #[arg(long = "suite", value_name = "PATH")]
     pub suites: Vec<PathBuf>,
     /// Only suites of this IdP profile (repeatable): entra, entra-legacy, okta, okta-aiw, rfc, schema (generated from the server's /Schemas), …
@@ -118,13 +120,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub list: bool,
 
-    /// Write JUnit XML here.
+    /// Write JUnit XML here (- for standard output).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
-    /// Write the results as JSON here.
+    /// Write the results as JSON here (- for standard output).
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
-    /// Write a compatibility report here: FILE.md (Markdown) or FILE.html (repeatable).
+    /// Write a compatibility report here: FILE.md (Markdown) or FILE.html, - for Markdown on standard output (repeatable).
     #[arg(long = "report", value_name = "FILE")]
     pub reports: Vec<PathBuf>,
 
@@ -141,6 +143,9 @@ pub struct RunArgs {
     /// Print only failures and the summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// Show failing steps' full requests and responses (headers and bodies).
+    #[arg(short, long)]
+    pub verbose: bool,
     /// Coloured output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -197,8 +202,8 @@ pub struct ConnArgs {
     /// Largest response body read, in bytes; larger ones are cut off and reported.
     #[arg(long, value_name = "BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body: usize,
-    /// Longest Retry-After honoured on a 429, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30.0)]
+    /// Longest a request may wait on 429s in all (Retry-After honoured, with jitter) before its step is reported as not checked, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     pub max_retry_wait: f64,
     /// Extra CA certificates (PEM) to trust.
     #[arg(long, value_name = "FILE")]

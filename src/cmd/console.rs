@@ -105,7 +105,7 @@ pub fn trial_name(suite: &Suite, step: &str) -> String {
 
 /// One trial per step of every suite; each waits for its step's result.
 /// Steps the run never reaches are only ever filtered out.
-pub fn live_trials(suites: &[Suite], live: &Arc<Live>, color: bool) -> Vec<Trial> {
+pub fn live_trials(suites: &[Suite], live: &Arc<Live>, color: bool, verbose: bool) -> Vec<Trial> {
     let mut trials = Vec::new();
     for (si, s) in suites.iter().enumerate() {
         for (ti, st) in s.steps.iter().enumerate() {
@@ -113,7 +113,7 @@ pub fn live_trials(suites: &[Suite], live: &Arc<Live>, color: bool) -> Vec<Trial
             let suite_name = s.name.clone();
             trials.push(
                 Trial::ignorable_test(trial_name(s, &st.name), move || match live.wait(si, ti) {
-                    Some(r) => completion(&suite_name, &r, color),
+                    Some(r) => completion(&suite_name, &r, color, verbose),
                     None => Ok(Completion::ignored_with("not run")),
                 })
                 .with_kind(s.idp.clone()),
@@ -124,15 +124,23 @@ pub fn live_trials(suites: &[Suite], live: &Arc<Live>, color: bool) -> Vec<Trial
 }
 
 /// A step result as libtest-mimic shows it.
-fn completion(suite: &str, r: &StepResult, color: bool) -> Result<Completion, Failed> {
+fn completion(
+    suite: &str,
+    r: &StepResult,
+    color: bool,
+    verbose: bool,
+) -> Result<Completion, Failed> {
     match r.outcome {
         Outcome::Passed => Ok(Completion::Completed),
         Outcome::Failed => {
-            let explain = if color {
+            let mut explain = if color {
                 r.explain_with(suite, &scimitar::snapshot::colorize)
             } else {
                 r.explain(suite)
             };
+            if verbose {
+                explain.push_str(&r.exchange_text());
+            }
             Err(Failed::from(explain))
         }
         Outcome::Skipped => Ok(Completion::ignored_with(
@@ -150,17 +158,22 @@ fn completion(suite: &str, r: &StepResult, color: bool) -> Result<Completion, Fa
     }
 }
 
-/// `--quiet`: each failed step's explanation; whether there was any.
-pub fn print_failures(result: &RunResult) -> bool {
+/// `--quiet`: each failed step's explanation (with the full exchange when
+/// `verbose`), and whether there was any.
+pub fn print_failures(result: &RunResult, verbose: bool) -> (String, bool) {
     let mut any = false;
+    let mut out = String::new();
     for s in &result.suites {
         for st in s.steps.iter().filter(|st| st.selected) {
             if st.outcome == Outcome::Failed {
-                println!("FAILED {}", st.explain(&s.name).trim_end());
-                println!();
+                let mut e = st.explain(&s.name);
+                if verbose {
+                    e.push_str(&st.exchange_text());
+                }
+                out.push_str(&format!("FAILED {}\n\n", e.trim_end()));
                 any = true;
             }
         }
     }
-    any
+    (out, any)
 }

@@ -7,7 +7,11 @@ use super::{CmdError, EXIT_OK, load_suites, schema_suite};
 
 /// `scimitar list`
 pub fn command(args: &ListArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
-    let mut suites = load_suites(&args.suite)?;
+    let loaded = load_suites(&args.suite)?;
+    for n in &loaded.notes {
+        eprintln!("{n}");
+    }
+    let mut suites = loaded.suites;
     if schema_suite::wanted(&args.suite) {
         suites.extend(schema_suite::for_list(&args.conn, args.embedded, rt)?);
     }

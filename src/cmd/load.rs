@@ -163,7 +163,6 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
     let mut http = conn::http_config(&args.conn, &base, auth)?;
     // The load driver paces 429s itself (every worker pauses), counts each
     // timeout, and keeps a connection per worker.
-    http.max_retries = 0;
     http.down_after_timeout = false;
     http.max_idle_per_host = args.concurrency.max(1);
     let client = Arc::new(Client::new(http)?);

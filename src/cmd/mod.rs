@@ -6,6 +6,7 @@ pub mod cleanup;
 pub mod cli;
 pub mod conn;
 pub mod console;
+pub mod contact;
 pub mod list;
 pub mod load;
 pub mod record;
@@ -88,35 +89,75 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
     }
 }
 
+/// The suites the flags select, with the notes to print once the target
+/// answered (so a run that cannot start says one line, not three) and
+/// where the suites came from.
+pub struct Loaded {
+    pub suites: Vec<Suite>,
+    pub notes: Vec<String>,
+    pub source: scimitar::results::SuiteSource,
+}
+
+/// `--suite builtin` names the suites built into scimitar.
+pub const BUILTIN: &str = "builtin";
+
+/// The folder the built-in suites are unpacked to.
+fn builtin_dir() -> Result<PathBuf, CmdError> {
+    if !scimitar::embedded::has_suites() {
+        return Err(CmdError::Usage(
+            "this scimitar was built without suites: give --suite PATH".into(),
+        ));
+    }
+    let root = scimitar::embedded::extract()
+        .map_err(|e| CmdError::Io(format!("cannot unpack the built-in suites: {e}")))?;
+    Ok(root.join("suites"))
+}
+
 /// Loads the suites the flags select.
-pub fn load_suites(args: &SuiteArgs) -> Result<Vec<Suite>, CmdError> {
+pub fn load_suites(args: &SuiteArgs) -> Result<Loaded, CmdError> {
+    let mut notes = Vec::new();
+    let mut source = scimitar::results::SuiteSource::default();
+    let version = env!("CARGO_PKG_VERSION").to_string();
+    let mut paths = Vec::new();
     // The schema profile's suites are generated from the target, not loaded.
     let generated = scimitar::schema_suite::PROFILE;
     if args.suites.is_empty() && !args.idps.is_empty() && args.idps.iter().all(|i| i == generated) {
-        return Ok(Vec::new());
+        return Ok(Loaded {
+            suites: Vec::new(),
+            notes,
+            source,
+        });
     }
-    let paths = if args.suites.is_empty() {
+    if args.suites.is_empty() {
         let default = PathBuf::from("suites");
         if default.is_dir() {
-            vec![default]
-        } else if scimitar::embedded::has_suites() {
-            // Outside a checkout (an installed binary): the suites built in.
-            let root = scimitar::embedded::extract()
-                .map_err(|e| CmdError::Io(format!("cannot unpack the built-in suites: {e}")))?;
-            eprintln!(
-                "note: no ./suites here: using the suites built into scimitar ({})",
-                root.join("suites").display()
+            // Never silently: a vendor repository may hold unrelated YAML here.
+            notes.push(
+                "note: using ./suites in this folder, not the suites built into scimitar (`--suite builtin` runs those; `--suite suites` says this is meant)".into(),
             );
-            vec![root.join("suites")]
+            source.paths.push("./suites".into());
+            paths.push(default);
         } else {
-            return Err(CmdError::Usage(
-                "no suites: ./suites does not exist here; give --suite PATH (a file or folder)"
-                    .into(),
+            // Outside a checkout (an installed binary): the suites built in.
+            let dir = builtin_dir()?;
+            notes.push(format!(
+                "note: no ./suites here: using the suites built into scimitar ({})",
+                dir.display()
             ));
+            source.builtin = Some(version.clone());
+            paths.push(dir);
         }
     } else {
-        args.suites.clone()
-    };
+        for p in &args.suites {
+            if p.as_os_str() == BUILTIN {
+                source.builtin = Some(version.clone());
+                paths.push(builtin_dir()?);
+            } else {
+                source.paths.push(p.display().to_string());
+                paths.push(p.clone());
+            }
+        }
+    }
     let mut suites = suite::load_paths(&paths).map_err(CmdError::Suites)?;
     if !args.idps.is_empty() {
         let known: HashSet<&str> = suites.iter().map(|s| s.idp.as_str()).collect();
@@ -132,5 +173,40 @@ pub fn load_suites(args: &SuiteArgs) -> Result<Vec<Suite>, CmdError> {
         }
         suites.retain(|s| args.idps.contains(&s.idp));
     }
-    Ok(suites)
+    Ok(Loaded {
+        suites,
+        notes,
+        source,
+    })
+}
+
+/// The built-in suites (what each profile's coverage is measured
+/// against), and which of `loaded` are built-in ones: same content as a
+/// built-in suite file. Empty when the binary carries no suites.
+pub fn builtin_plan(loaded: &[Suite]) -> (Vec<scimitar::results::BuiltinSuite>, Vec<String>) {
+    let Ok(dir) = builtin_dir() else {
+        return (Vec::new(), Vec::new());
+    };
+    let plan = suite::load_paths(&[dir])
+        .map(|all| {
+            all.iter()
+                .map(|s| scimitar::results::BuiltinSuite {
+                    idp: s.idp.clone(),
+                    name: s.name.clone(),
+                    steps: s.steps.len(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let builtin_bytes: Vec<&[u8]> = scimitar::embedded::files()
+        .iter()
+        .filter(|(p, _)| p.starts_with("suites/"))
+        .map(|(_, b)| *b)
+        .collect();
+    let files = loaded
+        .iter()
+        .filter(|s| std::fs::read(&s.file).is_ok_and(|b| builtin_bytes.contains(&b.as_slice())))
+        .map(|s| s.file.display().to_string())
+        .collect();
+    (plan, files)
 }

@@ -60,7 +60,8 @@ fn excluded(args: &RunArgs, suites: &[Suite]) -> HashSet<(String, String)> {
 /// `scimitar run`
 pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     let test_args = args.test_args();
-    let mut suites = load_suites(&args.suite)?;
+    let loaded = load_suites(&args.suite)?;
+    let mut suites = loaded.suites;
     if args.list {
         let trials = suites
             .iter()
@@ -77,6 +78,26 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         return Err(CmdError::Usage("--jobs must be at least 1".into()));
     }
     report_formats(args)?;
+    let to_stdout = args
+        .junit
+        .iter()
+        .chain(&args.json)
+        .chain(&args.reports)
+        .filter(|p| is_stdout(p))
+        .count();
+    if to_stdout > 1 {
+        return Err(CmdError::Usage(
+            "only one of --junit, --json and --report can be - (standard output)".into(),
+        ));
+    }
+    // The step lines would mix with a report on standard output.
+    let quiet = args.quiet || to_stdout == 1;
+    let schema_wanted = super::schema_suite::wanted(&args.suite);
+    if !schema_wanted {
+        // Before any request: a filter that matches nothing fails fast.
+        no_steps_selected(args, &selection(&test_args, &suites))?;
+    }
+    let (mut builtin, mut builtin_files) = super::builtin_plan(&suites);
 
     // The target: exactly one of --url/SCIM_URL and --embedded; never a silent green run.
     let embedded = if args.embedded {
@@ -103,6 +124,8 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
             ));
         }
     };
+    let auth_described = auth.describe();
+    let unauthenticated = matches!(auth, Auth::None) && args.conn.headers.is_empty();
     let client = Arc::new(Client::new(conn::http_config(&args.conn, &base, auth)?)?);
 
     let caps = rt
@@ -113,13 +136,40 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
             }
             e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
         })?;
+    rt.block_on(super::contact::check(
+        &client,
+        caps.contact.as_ref(),
+        &base,
+        &auth_described,
+        unauthenticated,
+    ))?;
+    for n in &loaded.notes {
+        eprintln!("{n}");
+    }
+    if unauthenticated && embedded.is_none() {
+        eprintln!(
+            "warning: no credentials given (no --token, --token-env, --token-file, --basic or -H, and SCIM_TOKEN is not set): every request goes unauthenticated"
+        );
+    }
     if let Some(note) = &caps.note {
         eprintln!("note: {note}");
     }
-    if super::schema_suite::wanted(&args.suite) {
-        suites.extend(super::schema_suite::generated(&client, &caps, rt)?);
+    if schema_wanted {
+        let generated = super::schema_suite::generated(&client, &caps, rt)?;
+        // Written by scimitar for this target: they speak for the schema
+        // profile, and its coverage is measured against them.
+        for g in &generated {
+            builtin.push(scimitar::results::BuiltinSuite {
+                idp: g.idp.clone(),
+                name: g.name.clone(),
+                steps: g.steps.len(),
+            });
+            builtin_files.push(g.file.display().to_string());
+        }
+        suites.extend(generated);
     }
     let selection = selection(&test_args, &suites);
+    no_steps_selected(args, &selection)?;
     let every_step = selection
         .as_ref()
         .is_none_or(|sel| sel.len() == suites.iter().map(|s| s.steps.len()).sum::<usize>());
@@ -132,13 +182,13 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         .then(|| orphan_note(args, &suites, snapshots.options()))
         .flatten();
     let live = Live::new(&suites);
-    let progress = if args.quiet {
+    let progress = if quiet {
         Progress::start(rt, live.clone(), suites.len())
     } else {
         None
     };
     let color = color_enabled(args.color);
-    let trials = live_trials(&suites, &live, color);
+    let trials = live_trials(&suites, &live, color, args.verbose);
     let run = Run::new(suites)
         .options(RunOptions {
             keep: args.keep,
@@ -177,14 +227,34 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         r
     });
     // Each step's line as it finishes, while the run goes on the runtime.
-    let failed_live = if args.quiet {
+    let failed_live = if quiet {
         None
     } else {
         Some(libtest_mimic::run(&test_args, trials).has_failed())
     };
-    let result = rt
+    let mut result = rt
         .block_on(handle)
         .map_err(|e| CmdError::Io(format!("the run stopped unexpectedly: {e}")))?;
+    let interrupted = cancel.load(Ordering::SeqCst);
+    result.invocation = scimitar::results::Invocation {
+        command_line: redacted_command_line(client.secrets()),
+        filters: scimitar::results::Filters {
+            filter: args.filter.clone(),
+            exact: args.exact,
+            skip: args.skip.clone(),
+            idps: args.suite.idps.clone(),
+            suites: args
+                .suite
+                .suites
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+        },
+        suite_source: loaded.source,
+        builtin,
+        builtin_files,
+        interrupted,
+    };
     if let Some(p) = progress {
         p.finish(rt);
     }
@@ -194,21 +264,40 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     }
 
     // Only what needs attention with --quiet: the failures, then the summary.
-    let failed = failed_live.unwrap_or_else(|| print_failures(&result));
-    print!("{}", report::summary::render(&result));
+    let failed = failed_live.unwrap_or_else(|| {
+        let (text, any) = print_failures(&result, args.verbose);
+        if to_stdout == 1 {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+        any
+    });
+    for line in rate_limit_notes(&result, quiet) {
+        eprintln!("{line}");
+    }
+    // With a report on stdout (`--json -`), the summary goes to stderr.
+    let summary = report::summary::render(&result);
+    if to_stdout == 1 {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
     for n in &result.notes {
         eprintln!("note: {n}");
     }
     if let Some(line) = snapshots.summary() {
-        println!("{line}");
+        if to_stdout == 1 {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
     }
     if let Some(line) = orphan_note {
         println!("{line}");
     }
     write_reports(args, &result)?;
-    for line in rate_limit_notes(&result, args.quiet) {
-        eprintln!("{line}");
-    }
+    let unfinished = report::compat::Compat::new(&result).unfinished();
 
     let leftovers = result.has_leftovers();
     for s in &result.suites {
@@ -223,14 +312,29 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
             "hint: `{cleanup_cmd}` removes what this run left (add --dry-run to see it first)"
         );
     }
-    if cancel.load(Ordering::SeqCst) {
+    if interrupted {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    Ok(ExitCode::from(if failed || leftovers {
+    Ok(ExitCode::from(if failed || leftovers || unfinished {
         EXIT_FAILED
     } else {
         EXIT_OK
     }))
+}
+
+/// As nextest says "no tests to run": a green run of nothing is no answer.
+fn no_steps_selected(args: &RunArgs, selection: &runner::Selection) -> Result<(), CmdError> {
+    if !selection.as_ref().is_some_and(|s| s.is_empty()) {
+        return Ok(());
+    }
+    let what = match (&args.filter, args.skip.is_empty()) {
+        (Some(f), _) => format!("no steps match {f:?}"),
+        (None, false) => "no steps left after --skip".to_string(),
+        (None, true) => "no steps to run: the suites have none".to_string(),
+    };
+    Err(CmdError::Usage(format!(
+        "{what} (`scimitar list` shows every suite and step)"
+    )))
 }
 
 /// The snapshot store for this run: `--snapshots DIR`, else
@@ -329,8 +433,61 @@ fn rate_limit_notes(result: &RunResult, quiet: bool) -> Vec<String> {
     out
 }
 
+/// The command line as typed, with every secret replaced by `***`: the
+/// values of --token and --basic, the value part of -H, and any value the
+/// client knows as a secret.
+fn redacted_command_line(secrets: &scimitar::http::Secrets) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut hide_next: Option<&str> = None;
+    for a in std::env::args() {
+        if let Some(flag) = hide_next.take() {
+            out.push(if flag == "header" {
+                match a.split_once(':') {
+                    Some((k, _)) => format!("{k}: ***"),
+                    None => "***".into(),
+                }
+            } else {
+                "***".into()
+            });
+            continue;
+        }
+        match a.as_str() {
+            "--token" | "--basic" => hide_next = Some("secret"),
+            "-H" | "--header" => hide_next = Some("header"),
+            _ => {}
+        }
+        let shown = if let Some((flag, _)) = a
+            .split_once('=')
+            .filter(|(f, _)| matches!(*f, "--token" | "--basic" | "--header"))
+        {
+            format!("{flag}=***")
+        } else {
+            secrets.redact(&a)
+        };
+        out.push(shown);
+    }
+    if let Some(first) = out.first_mut() {
+        // The program as its name, not the path it was started from.
+        *first = "scimitar".into();
+    }
+    out
+}
+
+/// `-` as a file name: the report goes to standard output.
+fn is_stdout(p: &std::path::Path) -> bool {
+    p.as_os_str() == "-"
+}
+
 fn write_reports(args: &RunArgs, result: &RunResult) -> Result<(), CmdError> {
     let write = |path: &PathBuf, text: String| {
+        if is_stdout(path) {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            return out
+                .write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| CmdError::Io(format!("cannot write to standard output: {e}")));
+        }
         std::fs::write(path, text)
             .map_err(|e| CmdError::Io(format!("cannot write {}: {e}", path.display())))
     };
@@ -357,11 +514,17 @@ fn report_formats(args: &RunArgs) -> Result<Vec<(&PathBuf, report::ReportFormat)
     args.reports
         .iter()
         .map(|p| {
-            report::ReportFormat::from_path(p)
+            // `--report -`: Markdown on standard output.
+            let format = if is_stdout(p) {
+                Some(report::ReportFormat::Markdown)
+            } else {
+                report::ReportFormat::from_path(p)
+            };
+            format
                 .map(|f| (p, f))
                 .ok_or_else(|| {
                     CmdError::Usage(format!(
-                        "--report {}: name the file .md (Markdown) or .html (HTML)",
+                        "--report {}: name the file .md (Markdown) or .html (HTML), or - for Markdown on standard output",
                         p.display()
                     ))
                 })

@@ -73,7 +73,8 @@ fn orphans(args: &OrphansArgs) -> Result<ExitCode, CmdError> {
     let suites = load_suites(&SuiteArgs {
         suites: args.suites.clone(),
         idps: Vec::new(),
-    })?;
+    })?
+    .suites;
     // Given suites say nothing of other suites' folders; the default set
     // (./suites or the built-in ones) is every suite there is.
     let scope = if args.suites.is_empty() {

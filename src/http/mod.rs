@@ -12,9 +12,13 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub mod auth;
+pub mod contact;
+pub mod limit;
 pub mod oauth;
 
 pub use auth::{Auth, AuthMode, Credential, CredentialError, CredentialProvider};
+pub use contact::ContactProblem;
+pub use limit::Throttling;
 
 #[derive(Clone)]
 pub struct HttpConfig {
@@ -28,7 +32,7 @@ pub struct HttpConfig {
     pub connect_timeout: Duration,
     /// Bodies larger than this are cut off and reported.
     pub max_body: usize,
-    pub max_retries: u32,
+    /// The total a request may wait on 429s before it gives up.
     pub max_retry_wait: Duration,
     pub cacert: Option<std::path::PathBuf>,
     pub insecure: bool,
@@ -59,7 +63,6 @@ impl std::fmt::Debug for HttpConfig {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("max_body", &self.max_body)
-            .field("max_retries", &self.max_retries)
             .field("max_retry_wait", &self.max_retry_wait)
             .field("cacert", &self.cacert)
             .field("insecure", &self.insecure)
@@ -77,8 +80,7 @@ impl HttpConfig {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             max_body: 10 * 1024 * 1024,
-            max_retries: 3,
-            max_retry_wait: Duration::from_secs(30),
+            max_retry_wait: Duration::from_secs(60),
             cacert: None,
             insecure: false,
             client_identity: None,
@@ -118,8 +120,16 @@ pub enum HttpError {
     TargetDown(String),
     #[error("cannot get credentials: {0}")]
     Credentials(String),
-    #[error("still rate limited (429 Too Many Requests) after {retries} retries; not checked")]
-    RateLimited { retries: u32 },
+    #[error(
+        "still rate limited (429 Too Many Requests) after {retries} retries and {} of waiting (--max-retry-wait {}); not checked",
+        secs(*waited),
+        secs(*budget)
+    )]
+    RateLimited {
+        retries: u32,
+        waited: Duration,
+        budget: Duration,
+    },
     #[error("HTTP error talking to {url}: {reason}")]
     Other { url: String, reason: String },
 }
@@ -163,6 +173,35 @@ impl RecordedRequest {
     pub fn line(&self) -> String {
         format!("{} {}", self.method, self.url)
     }
+
+    /// A curl command that sends this request again. Credentials are never
+    /// in it: the `Authorization` value becomes `$SCIM_TOKEN` (set it
+    /// before pasting), other redacted values stay `***`.
+    pub fn curl(&self) -> String {
+        let mut parts = vec!["curl".to_string(), "-sS".into(), "-i".into()];
+        if self.method != "GET" {
+            parts.push(format!("-X {}", self.method));
+        }
+        parts.push(shell_quote(&self.url));
+        for (k, v) in &self.headers {
+            if k.eq_ignore_ascii_case("authorization") {
+                let scheme = v.split_once(' ').map_or("Bearer", |(s, _)| s);
+                // Double quotes: the shell expands the variable.
+                parts.push(format!("-H \"Authorization: {scheme} $SCIM_TOKEN\""));
+            } else if !k.eq_ignore_ascii_case("user-agent") {
+                parts.push(format!("-H {}", shell_quote(&format!("{k}: {v}"))));
+            }
+        }
+        if let Some(b) = &self.body {
+            parts.push(format!("--data-binary {}", shell_quote(&b.to_string())));
+        }
+        parts.join(" ")
+    }
+}
+
+/// `s` in single quotes for a POSIX shell.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -278,6 +317,42 @@ pub struct Client {
     /// costs a 1 s retransmit, so requests then go through `close_gate`.
     closes: AtomicBool,
     close_gate: tokio::sync::Semaphore,
+    /// One per target: how many requests go at once, cut on 429s.
+    limiter: limit::Limiter,
+}
+
+/// How a request is sent: a suite's step, or the first contact's probe.
+#[derive(Debug, Clone, Copy)]
+struct Sending {
+    /// A timeout marks the target as down for the rest of the run.
+    mark_down: bool,
+    /// A smaller body cap than `--max-body`.
+    max_body: Option<usize>,
+    /// 429s are retried within `--max-retry-wait` (else returned as they are).
+    retry_429: bool,
+    /// The request takes a place from the target's shared limiter.
+    limited: bool,
+}
+
+impl Sending {
+    const STEP: Sending = Sending {
+        mark_down: true,
+        max_body: None,
+        retry_429: true,
+        limited: true,
+    };
+    const PROBE: Sending = Sending {
+        mark_down: false,
+        max_body: Some(64 * 1024),
+        retry_429: true,
+        limited: true,
+    };
+    const ONCE: Sending = Sending {
+        mark_down: true,
+        max_body: None,
+        retry_429: false,
+        limited: false,
+    };
 }
 
 /// Requests in flight at once to a target that closes every connection;
@@ -337,6 +412,7 @@ impl Client {
             sent: AtomicU64::new(0),
             closes: AtomicBool::new(false),
             close_gate: tokio::sync::Semaphore::new(CLOSING_TARGET_IN_FLIGHT),
+            limiter: limit::Limiter::default(),
         })
     }
 
@@ -346,6 +422,12 @@ impl Client {
 
     pub fn secrets(&self) -> &Secrets {
         &self.secrets
+    }
+
+    /// What 429s did so far: how often, how long the run waited, how many
+    /// requests were let in flight.
+    pub fn throttling(&self) -> Throttling {
+        self.limiter.stats()
     }
 
     /// Requests put on the wire so far (retries included).
@@ -427,16 +509,24 @@ impl Client {
     /// Sends a request (retrying on 429 as the server asks, within limits)
     /// and records the exchange.
     pub async fn send(&self, req: &Request) -> Result<Exchange, HttpError> {
-        self.send_with(req, true).await
+        self.send_with(req, Sending::STEP).await
     }
 
     /// Sends a request once: a 429 comes back as an ordinary exchange, for
-    /// callers that pace retries themselves (`load` pauses every worker).
+    /// callers that pace retries themselves (`load` pauses every worker);
+    /// the run's shared limiter does not apply.
     pub async fn send_once(&self, req: &Request) -> Result<Exchange, HttpError> {
-        self.send_with(req, false).await
+        self.send_with(req, Sending::ONCE).await
     }
 
-    async fn send_with(&self, req: &Request, retry_429: bool) -> Result<Exchange, HttpError> {
+    /// [`Client::send`] for a look at the target before the run (the first
+    /// contact): the body is read only up to 64 KiB, and a timeout does not
+    /// mark the target as down, so the suites still get their chance.
+    pub async fn probe(&self, req: &Request) -> Result<Exchange, HttpError> {
+        self.send_with(req, Sending::PROBE).await
+    }
+
+    async fn send_with(&self, req: &Request, how: Sending) -> Result<Exchange, HttpError> {
         if let Some(why) = self.down.lock().map(|d| d.clone()).unwrap_or_default() {
             return Err(HttpError::TargetDown(why));
         }
@@ -459,6 +549,9 @@ impl Client {
         };
         let started = Instant::now();
         let mut retries = Vec::new();
+        let mut waited = Duration::ZERO;
+        // 429s of this request so far (`retries` also holds a 401 refresh).
+        let mut throttled_tries: u32 = 0;
         loop {
             let mut rb = self
                 .inner
@@ -473,8 +566,13 @@ impl Client {
             } else {
                 None
             };
+            let permit = if how.limited {
+                Some(self.limiter.acquire().await)
+            } else {
+                None
+            };
             self.sent.fetch_add(1, Ordering::Relaxed);
-            let resp = rb.send().await.map_err(|e| self.classify(&url, e))?;
+            let resp = rb.send().await.map_err(|e| self.classify(&url, e, how))?;
             if closes_connection(&resp) {
                 self.closes.store(true, Ordering::Relaxed);
             }
@@ -507,25 +605,38 @@ impl Client {
                 );
                 continue;
             }
-            if status == 429 && retry_429 {
-                let done = retries.len() as u32;
-                if done >= self.config.max_retries {
-                    return Err(HttpError::RateLimited { retries: done });
-                }
-                let (wait, line) = retry_plan(
-                    retry_after(resp.headers()),
-                    self.config.max_retry_wait,
-                    done + 1,
-                    self.config.max_retries,
-                );
-                retries.push(line);
+            if status == 429 && how.retry_429 {
+                let asked = retry_after(resp.headers());
                 drop(resp);
+                drop(permit);
                 drop(gate);
+                throttled_tries += 1;
+                let n = throttled_tries;
+                let plan = retry_plan(asked, n, waited, self.config.max_retry_wait);
+                // Every request to the target holds off as long as this one
+                // waits: never longer than its budget (a Retry-After of an
+                // hour must not stall the run).
+                self.limiter
+                    .throttled(plan.as_ref().map_or(Duration::ZERO, |(w, _)| *w));
+                let Some((wait, line)) = plan else {
+                    self.limiter.gave_up();
+                    return Err(HttpError::RateLimited {
+                        retries: n - 1,
+                        waited,
+                        budget: self.config.max_retry_wait,
+                    });
+                };
+                retries.push(line);
                 tokio::time::sleep(wait).await;
+                waited += wait;
+                self.limiter.waited(wait);
                 continue;
             }
+            if how.limited {
+                self.limiter.success();
+            }
             let resp_headers = self.record_headers(resp.headers());
-            let (bytes, truncated) = self.read_capped(resp, &url).await?;
+            let (bytes, truncated) = self.read_capped(resp, &url, how).await?;
             let text = self.secrets.redact(&String::from_utf8_lossy(&bytes));
             let json = if truncated {
                 None
@@ -552,14 +663,16 @@ impl Client {
         &self,
         mut resp: reqwest::Response,
         url: &reqwest::Url,
+        how: Sending,
     ) -> Result<(Vec<u8>, bool), HttpError> {
+        let cap = how.max_body.unwrap_or(self.config.max_body);
         let mut buf = Vec::new();
-        let body_error = |e| match self.classify(url, e) {
+        let body_error = |e| match self.classify(url, e, how) {
             HttpError::Timeout { url, timeout } => HttpError::BodyTimeout { url, timeout },
             other => other,
         };
         while let Some(chunk) = resp.chunk().await.map_err(body_error)? {
-            let room = self.config.max_body.saturating_sub(buf.len());
+            let room = cap.saturating_sub(buf.len());
             if chunk.len() > room {
                 buf.extend_from_slice(&chunk[..room]);
                 return Ok((buf, true));
@@ -586,13 +699,14 @@ impl Client {
             .collect()
     }
 
-    fn classify(&self, url: &reqwest::Url, e: reqwest::Error) -> HttpError {
+    fn classify(&self, url: &reqwest::Url, e: reqwest::Error, how: Sending) -> HttpError {
         let url_s = self.secrets.redact(url.as_str());
         let reason = self.secrets.redact(&reason(&e));
         if e.is_timeout() {
-            if let Ok(mut d) = self.down.lock()
-                && self.config.down_after_timeout
-            {
+            if let (true, Ok(mut d)) = (
+                how.mark_down && self.config.down_after_timeout,
+                self.down.lock(),
+            ) {
                 d.get_or_insert_with(|| {
                     format!("{url_s} timed out after {}", secs(self.config.timeout))
                 });
@@ -610,11 +724,17 @@ impl Client {
             };
         }
         let lower = reason.to_lowercase();
-        if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
+        if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+            || lower.contains("corrupt message")
+        {
             let hint = if reason.contains("UnknownIssuer") {
                 " (the certificate is not signed by a CA this machine trusts: give --cacert FILE, or --insecure for a throwaway test server)"
             } else if reason.contains("NotValidForName") {
                 " (the certificate does not name this host: check --url)"
+            } else if reason.contains("InvalidContentType") || lower.contains("corrupt message") {
+                " (the server answers in plain HTTP on this port, not TLS: try http:// instead of https://, or the TLS port)"
             } else if lower.contains("certificate required")
                 || lower.contains("certificaterequired")
             {
@@ -671,31 +791,46 @@ fn redact_value(v: &Value, secrets: &Secrets) -> Value {
     }
 }
 
-/// How long to wait before retry `n` of `max` after a 429, and the line that
-/// says so. The server's `Retry-After` is honoured up to `cap`; without one,
-/// one second.
-pub fn retry_plan(asked: Option<Duration>, cap: Duration, n: u32, max: u32) -> (Duration, String) {
-    let wait = asked.unwrap_or(DEFAULT_RETRY_WAIT).min(cap);
+/// How long to wait before retry `n` after a 429, and the line that says
+/// so; `None` once the request has used up its budget (`--max-retry-wait`,
+/// the total a request may wait on 429s). The server's `Retry-After` is
+/// honoured (with jitter, so requests told the same time do not return at
+/// once) up to what is left of the budget; without one (or zero), 0.5 s
+/// doubling.
+pub fn retry_plan(
+    asked: Option<Duration>,
+    n: u32,
+    used: Duration,
+    budget: Duration,
+) -> Option<(Duration, String)> {
+    let left = budget.saturating_sub(used);
+    if left.is_zero() {
+        return None;
+    }
+    let base = asked
+        .filter(|a| !a.is_zero())
+        .unwrap_or_else(|| limit::backoff(n));
+    let wait = limit::jitter(base).min(left);
     let why = match asked {
-        Some(a) if a > cap => format!(
-            "Retry-After {}, capped at --max-retry-wait {}",
+        Some(a) if a > left => format!(
+            "Retry-After {}, more than the {} left of --max-retry-wait {}",
             secs(a),
-            secs(cap)
+            secs(left),
+            secs(budget)
         ),
         Some(a) => format!("Retry-After {}", secs(a)),
         None => "no Retry-After".to_string(),
     };
-    (
+    Some((
         wait,
         format!(
-            "429 Too Many Requests ({why}): retry {n} of {max} after {}",
-            secs(wait)
+            "429 Too Many Requests ({why}): retry {n} after {} ({} of --max-retry-wait {} used)",
+            secs(wait),
+            secs(used + wait),
+            secs(budget)
         ),
-    )
+    ))
 }
-
-/// Wait after a 429 that names no time.
-const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(1);
 
 /// Whether the server will close this connection after the response.
 fn closes_connection(resp: &reqwest::Response) -> bool {
@@ -788,20 +923,32 @@ mod tests {
     }
 
     #[test]
-    fn retry_plan_honours_retry_after_up_to_the_cap() {
-        let cap = Duration::from_secs(30);
-        let (w, line) = retry_plan(Some(Duration::from_secs(2)), cap, 1, 3);
-        assert_eq!(w, Duration::from_secs(2));
-        assert_eq!(
-            line,
-            "429 Too Many Requests (Retry-After 2s): retry 1 of 3 after 2s"
+    fn retry_plan_honours_retry_after_within_the_budget() {
+        let budget = Duration::from_secs(30);
+        let (w, line) =
+            retry_plan(Some(Duration::from_secs(2)), 1, Duration::ZERO, budget).unwrap();
+        assert!(
+            w >= Duration::from_secs(2) && w <= Duration::from_millis(2500),
+            "{w:?}"
         );
-        let (w, line) = retry_plan(Some(Duration::from_secs(3600)), cap, 2, 3);
-        assert_eq!(w, cap);
-        assert!(line.contains("capped at --max-retry-wait 30s"), "{line}");
-        let (w, line) = retry_plan(None, cap, 3, 3);
-        assert_eq!(w, Duration::from_secs(1));
+        assert!(
+            line.starts_with("429 Too Many Requests (Retry-After 2s): retry 1 after 2"),
+            "{line}"
+        );
+        // More than is left: wait what is left, and say so.
+        let used = Duration::from_secs(28);
+        let (w, line) = retry_plan(Some(Duration::from_secs(3600)), 2, used, budget).unwrap();
+        assert_eq!(w, Duration::from_secs(2));
+        assert!(
+            line.contains("more than the 2s left of --max-retry-wait 30s"),
+            "{line}"
+        );
+        // No Retry-After: a short backoff.
+        let (w, line) = retry_plan(None, 1, Duration::ZERO, budget).unwrap();
+        assert!(w < Duration::from_secs(1), "{w:?}");
         assert!(line.contains("no Retry-After"), "{line}");
+        // The budget used up: give up.
+        assert!(retry_plan(None, 9, budget, budget).is_none());
     }
 
     #[test]

@@ -35,6 +35,8 @@ pre { background: var(--bg); border: 1px solid var(--line); border-radius: 6px; 
 .verdict.ok { color: #fff; background: var(--ok); }
 .verdict.fail { color: #fff; background: var(--fail); }
 .verdict.untested { color: var(--muted); border: 1px solid var(--line); }
+.verdict.incomplete { color: #7a4b00; border: 1px solid #d9a440; background: #fff4dc; }
+.verdict.pass { color: var(--ok); border: 1px solid var(--ok); }
 .step { border: 1px solid var(--line); border-left: 4px solid var(--fail); border-radius: 6px; padding: 12px 14px; margin: 12px 0; }
 .label { font-size: 0.8em; text-transform: uppercase; letter-spacing: 0.04em; color: var(--muted); margin: 10px 0 2px; }
 ul.findings { margin: 4px 0 8px; padding-left: 20px; }
@@ -100,7 +102,7 @@ pub fn render(run: &RunResult) -> String {
     s.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n");
     let _ = writeln!(s, "<p class=\"short\">{}</p>", esc(&c.in_short()));
     s.push_str("<table class=\"verdicts\">\n");
-    s.push_str("<tr><th>IdP profile</th><th>Verdict</th><th class=\"n\">Passed</th><th class=\"n\">Failed</th><th class=\"n\">Advisory</th><th class=\"n\">Skipped</th></tr>\n");
+    s.push_str("<tr><th>IdP profile</th><th>Verdict</th><th class=\"n\">Checked</th><th class=\"n\">Passed</th><th class=\"n\">Failed</th><th class=\"n\">Advisory</th><th class=\"n\">Skipped</th></tr>\n");
     for p in &c.profiles {
         let name = if p.suites > 0 {
             format!("<a href=\"#{}\">{}</a>", anchor(&p.idp), esc(&p.label))
@@ -114,9 +116,10 @@ pub fn render(run: &RunResult) -> String {
             .unwrap_or_default();
         let _ = writeln!(
             s,
-            "<tr><td>{name}</td><td><span class=\"verdict {}\">{}</span>{note}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            "<tr><td>{name}</td><td><span class=\"verdict {}\">{}</span>{note}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
             p.verdict.key(),
-            esc(&p.verdict.text()),
+            esc(&p.verdict_text()),
+            esc(&p.coverage_cell()),
             p.counts.passed,
             p.counts.failed,
             p.counts.advisory,
@@ -124,6 +127,22 @@ pub fn render(run: &RunResult) -> String {
         );
     }
     s.push_str("</table>\n");
+    for line in super::summary::notes(&c) {
+        let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(&line));
+    }
+    let inv = &run.invocation;
+    if !inv.command_line.is_empty() {
+        let _ = writeln!(
+            s,
+            "<p class=\"note\">Command: <code>{}</code></p>",
+            esc(&inv.command_line.join(" "))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "<p class=\"note\">Suites: {}</p>",
+        esc(&super::summary::source(run))
+    );
 
     for p in c.tested() {
         profile_section(&mut s, p);
@@ -148,11 +167,12 @@ fn profile_section(s: &mut String, p: &Profile) {
         anchor(&p.idp),
         esc(&p.label),
         p.verdict.key(),
-        esc(&p.verdict.text())
+        esc(&p.verdict_text())
     );
     let _ = writeln!(
         s,
-        "<p>{} passed, {} failed, {} advisory, {} skipped{}</p>",
+        "<p>{}; {} passed, {} failed, {} advisory, {} skipped{}</p>",
+        esc(&p.coverage.describe()),
         p.counts.passed,
         p.counts.failed,
         p.counts.advisory,

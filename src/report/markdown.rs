@@ -33,7 +33,7 @@ pub fn render(run: &RunResult) -> String {
     let _ = writeln!(s, "{}\n", inline(&c.in_short()));
     let _ = writeln!(
         s,
-        "| IdP profile | Verdict | Passed | Failed | Advisory | Skipped |\n|---|---|--:|--:|--:|--:|"
+        "| IdP profile | Verdict | Checked | Passed | Failed | Advisory | Skipped |\n|---|---|--:|--:|--:|--:|--:|"
     );
     for p in &c.profiles {
         let note = p
@@ -42,21 +42,32 @@ pub fn render(run: &RunResult) -> String {
             .map(|n| format!(" ({})", inline(n)))
             .unwrap_or_default();
         let mark = match p.verdict.key() {
-            "ok" => "✅",
+            "ok" | "pass" => "✅",
             "fail" => "❌",
+            "incomplete" => "⚠️",
             _ => "➖",
         };
         let _ = writeln!(
             s,
-            "| {} | {mark} {}{note} | {} | {} | {} | {} |",
+            "| {} | {mark} {}{note} | {} | {} | {} | {} | {} |",
             inline(&p.label),
-            p.verdict.text(),
+            inline(&p.verdict_text()),
+            p.coverage_cell(),
             p.counts.passed,
             p.counts.failed,
             p.counts.advisory,
             p.counts.skipped
         );
     }
+
+    for line in super::summary::notes(&c) {
+        let _ = writeln!(s, "\n{}", inline(&line));
+    }
+    let inv = &run.invocation;
+    if !inv.command_line.is_empty() {
+        let _ = writeln!(s, "\nCommand: {}", code_inline(&inv.command_line.join(" ")));
+    }
+    let _ = writeln!(s, "\nSuites: {}", inline(&super::summary::source(run)));
 
     for p in c.tested() {
         profile_section(&mut s, p);
@@ -68,8 +79,9 @@ pub fn render(run: &RunResult) -> String {
 /// `compatible (12 passed, 0 failed, 1 advisory, 0 skipped)`
 pub fn verdict_line(p: &Profile) -> String {
     let mut v = format!(
-        "{} ({} passed, {} failed, {} advisory, {} skipped)",
-        p.verdict.text(),
+        "{} ({}; {} passed, {} failed, {} advisory, {} skipped)",
+        p.verdict_text(),
+        p.coverage.describe(),
         p.counts.passed,
         p.counts.failed,
         p.counts.advisory,

@@ -1,9 +1,53 @@
 //! The console summary printed after the per-step lines: one row per IdP
-//! profile that ran, with its verdict, then totals and leftovers.
+//! profile that ran, with its coverage and verdict, then totals, the
+//! snapshot and throttling lines, and leftovers.
 
 use super::Counts;
 use super::compat::Compat;
 use crate::results::RunResult;
+
+/// The lines under the verdicts, shared by the console and the reports:
+/// snapshot changes, throttling, and what a partial run means.
+pub fn notes(c: &Compat) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(l) = c.snapshot_line() {
+        out.push(format!("{l} (not a compatibility verdict)"));
+    }
+    if let Some(t) = &c.throttling {
+        out.push(format!("rate limiting: {t}"));
+    }
+    let incomplete = c
+        .profiles
+        .iter()
+        .any(|p| p.suites > 0 && p.verdict == super::compat::Verdict::Incomplete);
+    if c.explicit_partial && incomplete {
+        out.push(format!(
+            "partial run, as asked ({}): a profile left incomplete by this selection does not fail the run",
+            c.filters
+        ));
+    }
+    if c.unfinished() {
+        out.push(
+            "incomplete: steps were left unchecked (rate limited, interrupted, or a suite that could not be set up), so no compatibility is claimed for them and the run does not pass (exit 1; 130 after Ctrl-C)".into(),
+        );
+    }
+    out
+}
+
+/// Where the suites came from, in one line.
+pub fn source(run: &RunResult) -> String {
+    let src = &run.invocation.suite_source;
+    let mut parts = Vec::new();
+    if let Some(v) = &src.builtin {
+        parts.push(format!("built-in suites of scimitar {v}"));
+    }
+    parts.extend(src.paths.iter().cloned());
+    if parts.is_empty() {
+        "not recorded".into()
+    } else {
+        parts.join(", ")
+    }
+}
 
 pub fn render(run: &RunResult) -> String {
     let c = Compat::new(run);
@@ -25,20 +69,27 @@ pub fn render(run: &RunResult) -> String {
             .max()
             .unwrap_or(0)
             .max("profile".len());
+        let cov = rows
+            .iter()
+            .map(|p| p.coverage_cell().chars().count())
+            .max()
+            .unwrap_or(0)
+            .max("checked".len());
         s.push_str(&format!(
-            "  {:<width$}  {:>6} {:>6} {:>8} {:>7}  verdict\n",
-            "profile", "passed", "failed", "advisory", "skipped"
+            "  {:<width$}  {:>cov$} {:>6} {:>6} {:>8} {:>7}  verdict\n",
+            "profile", "checked", "passed", "failed", "advisory", "skipped"
         ));
         let mut total = Counts::default();
         for p in &rows {
             s.push_str(&format!(
-                "  {:<width$}  {:>6} {:>6} {:>8} {:>7}  {}\n",
+                "  {:<width$}  {:>cov$} {:>6} {:>6} {:>8} {:>7}  {}\n",
                 p.label,
+                p.coverage_cell(),
                 p.counts.passed,
                 p.counts.failed,
                 p.counts.advisory,
                 p.counts.skipped,
-                p.verdict.text()
+                p.verdict_text()
             ));
             total.passed += p.counts.passed;
             total.failed += p.counts.failed;
@@ -47,10 +98,14 @@ pub fn render(run: &RunResult) -> String {
         }
         if rows.len() > 1 {
             s.push_str(&format!(
-                "  {:<width$}  {:>6} {:>6} {:>8} {:>7}\n",
-                "total", total.passed, total.failed, total.advisory, total.skipped
+                "  {:<width$}  {:>cov$} {:>6} {:>6} {:>8} {:>7}\n",
+                "total", "", total.passed, total.failed, total.advisory, total.skipped
             ));
         }
+    }
+    for line in notes(&c) {
+        s.push_str(&line);
+        s.push('\n');
     }
     let left: Vec<String> = c
         .profiles

@@ -17,6 +17,8 @@ pub struct Capabilities {
     /// The resource types and schemas the server declares in `/Schemas`
     /// and `/ResourceTypes`; RFC 7643's when it publishes no `/Schemas`.
     pub declared: Declared,
+    /// The `/ServiceProviderConfig` exchange: the run's first contact.
+    pub contact: Option<crate::http::Exchange>,
 }
 
 impl Capabilities {
@@ -57,6 +59,7 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
             "/ServiceProviderConfig",
         ))
         .await?;
+    caps.contact = Some(spc.clone());
     match (&spc.response.json, spc.response.status) {
         (Some(v), 200) => {
             let flag = |k: &str| {

@@ -208,6 +208,8 @@ impl Run {
             started: started_at,
             duration: started.elapsed(),
             requests_sent: ctx.client.requests_sent(),
+            throttling: ctx.client.throttling(),
+            invocation: Default::default(),
             capabilities: Capability::ALL
                 .iter()
                 .map(|c| (c.to_string(), ctx.caps.get(*c)))

@@ -140,9 +140,71 @@ impl JsonType {
     }
 }
 
+/// Misspellings seen in suites, with the word meant.
+const MISSPELLED: [(&str, &str); 10] = [
+    ("exist", "exists"),
+    ("equal", "equals"),
+    ("match", "matches"),
+    ("contain", "contains"),
+    ("oneOf", "one_of"),
+    ("one-of", "one_of"),
+    ("ignoreCase", "ignore_case"),
+    ("gte", "ge"),
+    ("lte", "le"),
+    ("absence", "absent"),
+];
+
+/// The predicate word `key` was probably meant to be, if it is a near miss:
+/// a known misspelling, or (for keys of five letters or more) one or two
+/// edits away from a word.
+fn near_word(key: &str) -> Option<&'static str> {
+    if let Some((_, w)) = MISSPELLED.iter().find(|(m, _)| *m == key) {
+        return Some(w);
+    }
+    if key.chars().count() < 5 {
+        return None;
+    }
+    WORDS
+        .iter()
+        .copied()
+        .find(|w| w.len() >= 5 && edit_distance(&key.to_ascii_lowercase(), w) <= 2)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 impl Predicate {
-    /// Reads a predicate as written in a suite.
+    /// Reads a predicate as written in a suite. A mapping whose keys are
+    /// all predicate words or near misses of them (`{ exist: true }`) with
+    /// at least one near miss is an error, not a silent equality: write
+    /// `{ equals: { … } }` to compare such an object literally.
     pub fn parse(v: &Value) -> Result<Predicate, String> {
+        if let Some(map) = v.as_object().filter(|m| !m.is_empty()) {
+            let misses: Vec<(&String, &str)> = map
+                .keys()
+                .filter(|k| !WORDS.contains(&k.as_str()))
+                .filter_map(|k| near_word(k).map(|w| (k, w)))
+                .collect();
+            let all_words_or_misses = map
+                .keys()
+                .all(|k| WORDS.contains(&k.as_str()) || near_word(k).is_some());
+            if let (Some((k, w)), true) = (misses.first(), all_words_or_misses) {
+                return Err(format!(
+                    "'{k}' is not a predicate; did you mean '{w}'? (to compare an object with such a member, write {{ equals: {{ … }} }})"
+                ));
+            }
+        }
         let Some(map) = v
             .as_object()
             .filter(|m| !m.is_empty() && m.keys().all(|k| WORDS.contains(&k.as_str())))
@@ -622,6 +684,12 @@ mod tests {
     #[test]
     fn existence_treats_null_as_absent() {
         assert!(check(json!({"exists": true}), Some(json!("x"))).is_ok());
+        let e = Predicate::parse(&json!({"exist": true})).unwrap_err();
+        assert!(e.contains("did you mean 'exists'"), "{e}");
+        assert!(Predicate::parse(&json!({"matchs": "x"})).is_err());
+        // Real objects are not near misses.
+        assert!(Predicate::parse(&json!({"value": "x", "primary": true})).is_ok());
+        assert!(Predicate::parse(&json!({"equals": {"exist": true}})).is_ok());
         assert!(check(json!({"exists": true}), Some(Value::Null)).is_err());
         assert!(check(json!({"absent": true}), None).is_ok());
         // RFC 7643 §2.5: null, [] and absent are one state.

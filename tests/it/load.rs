@@ -102,7 +102,6 @@ async fn serve(fault: Option<Fault>) -> (String, Option<Arc<Faults>>) {
 fn client(base: &str) -> Arc<Client> {
     let mut cfg = HttpConfig::new(reqwest::Url::parse(base).unwrap());
     cfg.auth = Auth::Bearer(TOKEN.into());
-    cfg.max_retries = 0;
     cfg.down_after_timeout = false;
     Arc::new(Client::new(cfg).unwrap())
 }

@@ -24,3 +24,4 @@ mod selection;
 mod server;
 mod snapall;
 mod snapshots;
+mod verdicts;

@@ -292,13 +292,21 @@ steps:
     assert_eq!(out.code, 0, "{}", out.all());
     let md = std::fs::read_to_string(s.root().join("out/r.md")).unwrap_or_default();
     let html = std::fs::read_to_string(s.root().join("r.HTML")).unwrap_or_default();
+    // A custom suite (not the built-in ones): never an IdP's verdict.
     assert_eq!(
-        md_row(&md, "RFC 7643/7644")[1..],
-        ["✅ compatible", "2", "0", "0", "0"],
+        md_row(&md, "Custom suites (idp: rfc)")[1..],
+        [
+            "✅ passed (custom suites)",
+            "2 of 2 selected",
+            "2",
+            "0",
+            "0",
+            "0"
+        ],
         "{md}"
     );
     insta::assert_snapshot!("embedded_markdown_report", redact(&md));
-    assert!(html.contains("<span class=\"verdict ok\">compatible</span>"));
+    assert!(html.contains("<span class=\"verdict pass\">passed (custom suites)</span>"));
     // The embedded server's token is per run and never shown.
     assert!(!md.contains("scimitar-embedded-") && !html.contains("scimitar-embedded-"));
 }
