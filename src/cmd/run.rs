@@ -186,6 +186,9 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     // Only what needs attention with --quiet: the failures, then the summary.
     let failed = failed_live.unwrap_or_else(|| print_failures(&result));
     print!("{}", report::summary::render(&result));
+    for n in &result.notes {
+        eprintln!("note: {n}");
+    }
     if let Some(line) = snapshots.summary() {
         println!("{line}");
     }
