@@ -1,7 +1,7 @@
-//! The IdP catalogue: the shipped Entra ID and Okta suites catch servers
-//! that break an IdP, and tolerate what the IdPs tolerate (204 on PATCH,
-//! reordered multi-valued attributes, extra attributes, Okta's 404 for "no
-//! match").
+//! The IdP catalogue: the shipped IdP suites catch servers that break an
+//! IdP, and tolerate what the IdPs tolerate (204 on PATCH, reordered
+//! multi-valued attributes, extra attributes, Okta's and OneLogin's 404 for
+//! "no match").
 
 use axum::http::Method;
 use serde_json::{Value, json};

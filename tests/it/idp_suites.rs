@@ -1,4 +1,5 @@
-//! The shipped Entra ID and Okta suites, end to end: they pass against the
+//! The shipped IdP suites (Entra ID, Okta, Google Workspace, PingFederate,
+//! JumpCloud, OneLogin), end to end: they pass against the
 //! reference server, and every step says why it matters. The faults they
 //! must catch and the variations they must tolerate are in the fault
 //! catalogue (tests/faults/idp.rs).
