@@ -368,6 +368,55 @@ pub fn cases() -> Vec<Case> {
         },
         Case {
             catalogue: "idp",
+            // A server that takes members only through PATCH.
+            fault: Fault::request("group create with members refused", |r| {
+                let with_members = r.method == Method::POST
+                    && r.scim_path() == "/Groups"
+                    && r.body
+                        .as_ref()
+                        .is_some_and(|b| b["members"].as_array().is_some_and(|m| !m.is_empty()));
+                with_members.then(|| error(400, "invalidValue"))
+            }),
+            token: None,
+            suites: &["suites/jumpcloud/groups.yaml"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("jumpcloud-groups::create-group", "failed"),
+                Expect::Says(
+                    "jumpcloud-groups::create-group",
+                    "why it matters: JumpCloud never pushes an empty group",
+                ),
+                Expect::Says("jumpcloud-groups::create-group", "fallback: POST"),
+                Expect::Step("jumpcloud-groups::match-group-by-name", "skipped"),
+                Expect::Others("jumpcloud-groups", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // A strict query parser that refuses an empty parameter.
+            fault: Fault::request("trailing '&' in the query refused", |r| {
+                r.raw_query
+                    .as_deref()
+                    .is_some_and(|q| q.ends_with('&'))
+                    .then(|| error(400, "invalidSyntax"))
+            }),
+            token: None,
+            suites: &["suites/onelogin/users.yaml"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("onelogin-users::lookup-none", "failed"),
+                Expect::Step("onelogin-users::lookup-match", "failed"),
+                Expect::Says(
+                    "onelogin-users::lookup-none",
+                    "why it matters: OneLogin looks each user up as filter=userName+eq",
+                ),
+                Expect::Others("onelogin-users", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
             // goauthentik/authentik#11249: its SCIM source had no PATCH.
             fault: Fault::request("PATCH on /Groups answers 405", |r| {
                 (r.method == Method::PATCH && r.is_item("/Groups"))
