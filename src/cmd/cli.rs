@@ -43,15 +43,17 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// List every suite with its IdP profile, requirements and steps.
-    List(SuiteArgs),
+    List(Box<ListArgs>),
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
-    /// Review snapshots: pending, accept, reject (without cargo-insta).
+    /// Review snapshots: pending, accept, reject, orphans (without cargo-insta).
     Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
     /// Record real IdP traffic (or convert a HAR file) into a replayable suite.
     Record(Box<super::record::RecordArgs>),
+    /// Write the suites generated from a server's /Schemas and /ResourceTypes as YAML.
+    SchemaSuite(Box<super::schema_suite::SchemaSuiteArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -76,6 +78,19 @@ fn idp_help() -> String {
         "Only suites of this IdP profile (repeatable): {}, or a profile of your own",
         scimitar::profile::ids()
     )
+}
+
+/// `scimitar list`: the suites; with `--idp schema`, a target to generate from.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// With --idp schema: the server whose /Schemas the generated steps come from.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// With --idp schema: generate from the built-in reference server.
+    #[arg(long, conflicts_with = "url")]
+    pub embedded: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
