@@ -7,6 +7,7 @@ pub mod cli;
 pub mod conn;
 pub mod console;
 pub mod list;
+pub mod load;
 pub mod record;
 pub mod run;
 pub mod schema_suite;
@@ -65,6 +66,7 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Cmd
         Command::Serve(args) => serve::command(args, rt),
         Command::Snapshots(args) => Ok(snapshots::command(args)?),
         Command::Cleanup(args) => cleanup::command(args, rt),
+        Command::Load(args) => load::command(args, rt),
         Command::Record(args) => record::command(args, rt),
         Command::SchemaSuite(args) => schema_suite::command(args, rt),
         Command::Completions { shell } => Ok(completions(*shell)),
