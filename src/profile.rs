@@ -36,6 +36,26 @@ pub const PROFILES: &[Profile] = &[
         summary: "Okta's App Integration Wizard: updates by PUT of the whole resource",
     },
     Profile {
+        id: "google-workspace",
+        label: "Google Workspace (auto-provisioning)",
+        summary: "Google's catalog-app provisioning: count=1 probe, lookup without count, application/json writes; users only; update, suspend and delete modelled",
+    },
+    Profile {
+        id: "pingfederate",
+        label: "PingFederate SCIM Provisioner / PingOne",
+        summary: "Ping's provisioner: users by PUT only, groups by PATCH, group lookup by paging through every group, disable or delete; requests modelled from the docs",
+    },
+    Profile {
+        id: "jumpcloud",
+        label: "JumpCloud (custom SCIM integration)",
+        summary: "JumpCloud's create and full-PUT bodies from sanitized samples (null emails, empty arrays), deprovision, groups matched by name",
+    },
+    Profile {
+        id: "onelogin",
+        label: "OneLogin (SCIM Provisioner)",
+        summary: "OneLogin's documented calls: no-match lookup (200 or 404), '+' filters and trailing '&'/'?', PUT updates, lowercase group PATCH; bodies come from the admin's template",
+    },
+    Profile {
         id: "rfc",
         label: "RFC 7643/7644",
         summary: "The SCIM 2.0 protocol and schema RFCs themselves",

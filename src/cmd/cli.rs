@@ -71,9 +71,18 @@ pub struct SuiteArgs {
     /// Suite file or folder (repeatable); `builtin` names the suites built into scimitar. Default: ./suites (with a note), else the built-in suites
     #[arg(long = "suite", value_name = "PATH")]
     pub suites: Vec<PathBuf>,
-    /// Only suites of this IdP profile (repeatable): entra, entra-legacy, okta, okta-aiw, rfc, schema (generated from the server's /Schemas), …
-    #[arg(long = "idp", value_name = "NAME")]
+    // The help lists the profile table (idp_help).
+    #[arg(long = "idp", value_name = "NAME", help = idp_help())]
     pub idps: Vec<String>,
+}
+
+/// `--idp` help: the built-in profiles from `scimitar::profile::PROFILES`,
+/// so a new profile shows up without editing this file.
+fn idp_help() -> String {
+    format!(
+        "Only suites of this IdP profile (repeatable): {}, or a profile of your own",
+        scimitar::profile::ids()
+    )
 }
 
 /// `scimitar list`: the suites; with `--idp schema`, a target to generate from.

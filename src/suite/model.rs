@@ -109,8 +109,8 @@ impl fmt::Display for SourceLoc {
 #[derive(Debug, Clone)]
 pub struct Suite {
     pub name: String,
-    /// The client dialect the suite replays: `entra`, `entra-legacy`, `okta`,
-    /// `okta-aiw`, `rfc`, or a name of the user's own.
+    /// The client dialect the suite replays: a built-in profile id
+    /// (`profile::PROFILES`) or a name of the user's own.
     pub idp: String,
     pub description: Option<String>,
     pub requires: Vec<Capability>,

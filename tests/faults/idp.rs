@@ -1,13 +1,13 @@
-//! The IdP catalogue: the shipped Entra ID and Okta suites catch servers
-//! that break an IdP, and tolerate what the IdPs tolerate (204 on PATCH,
-//! reordered multi-valued attributes, extra attributes, Okta's 404 for "no
-//! match").
+//! The IdP catalogue: the shipped IdP suites catch servers that break an
+//! IdP, and tolerate what the IdPs tolerate (204 on PATCH, reordered
+//! multi-valued attributes, extra attributes, Okta's and OneLogin's 404 for
+//! "no match").
 
 use axum::http::Method;
 use serde_json::{Value, json};
 
-use crate::support::IDP_SUITES;
-use crate::support::proxy::{Fault, Resp};
+use crate::support::proxy::{Fault, Resp, error};
+use crate::support::{IDP_DIRS, IDP_SUITES};
 use crate::{Case, Expect};
 
 pub fn cases() -> Vec<Case> {
@@ -236,18 +236,202 @@ pub fn cases() -> Vec<Case> {
                 }
             }),
             token: None,
-            suites: &["suites/okta/users.yaml", "suites/entra/users.yaml"],
+            suites: &[
+                "suites/okta/users.yaml",
+                "suites/entra/users.yaml",
+                "suites/onelogin/users.yaml",
+            ],
             args: vec![],
             expect: vec![
                 // Okta accepts it: only an advisory finding in the Okta suite …
                 Expect::Step("okta-users::match-user-none", "passed"),
                 Expect::Step("okta-users::match-user-none-is-empty-list", "advisory"),
                 Expect::Others("okta-users", "passed"),
+                // OneLogin documents both answers for "no match" ([OL-IMPL]).
+                Expect::Others("onelogin-users", "passed"),
                 // … while Entra's Test Connection needs the empty list.
                 Expect::Step("entra-users::test-connection", "failed"),
                 Expect::Exit(1),
                 Expect::Rerun(&["suites/okta/users.yaml"], &[], 0),
                 Expect::Rerun(&["suites/okta/users.yaml"], &["--strict"], 1),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // pond/scimitar#142: a server that insists on application/scim+json.
+            fault: Fault::request("application/json bodies refused with 415", |r| {
+                let json = r
+                    .headers
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.starts_with("application/json"));
+                (json && r.body.is_some())
+                    .then(|| scim_error(415, "expected application/scim+json"))
+            }),
+            token: None,
+            suites: &["suites/google-workspace"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("google-workspace-users::create-user", "failed"),
+                Expect::Step("google-workspace-users::update-user-put", "failed"),
+                Expect::Step("google-workspace-users::suspend-user", "failed"),
+                Expect::Step("google-workspace-users::update-user-patch", "advisory"),
+                Expect::Says("google-workspace-users::create-user", "got 415"),
+                Expect::Says(
+                    "google-workspace-users::create-user",
+                    "why it matters: Google creates with Content-Type application/json",
+                ),
+                // The fallback (application/scim+json) created the user, so the
+                // rest of the lifecycle ran (the delete included); what verifies a
+                // refused write is skipped, not failed again.
+                Expect::Says("google-workspace-users::create-user", "fallback: POST"),
+                Expect::Step("google-workspace-users::lookup-match", "skipped"),
+                Expect::Step("google-workspace-users::verify-update", "skipped"),
+                Expect::Step("google-workspace-users::verify-suspended", "skipped"),
+                Expect::Step("google-workspace-users::delete-user", "passed"),
+                Expect::Others("google-workspace-users", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // A server that reports the page's size as the total.
+            fault: Fault::response("/Groups totalResults counts only the page", |req, resp| {
+                if req.method == Method::GET
+                    && req.scim_path() == "/Groups"
+                    && let Some(j) = resp.body.as_mut()
+                {
+                    let n = j["Resources"].as_array().map_or(0, Vec::len);
+                    j["totalResults"] = json!(n);
+                }
+            }),
+            token: None,
+            suites: &["suites/pingfederate"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("pingfederate-groups::list-groups-first-page", "failed"),
+                Expect::Step("pingfederate-groups::list-groups-second-page", "failed"),
+                Expect::Says(
+                    "pingfederate-groups::list-groups-first-page",
+                    "why it matters: The Provisioner finds a group by listing every group",
+                ),
+                Expect::Others("pingfederate-groups", "passed"),
+                Expect::Others("pingfederate-users", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // A strict parser: operators must be lowercase.
+            fault: Fault::request("capitalised filter operators refused", |r| {
+                r.param("filter")
+                    .is_some_and(|f| f.contains(" Eq "))
+                    .then(|| error(400, "invalidFilter"))
+            }),
+            token: None,
+            suites: &["suites/pingfederate/users.yaml"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("pingfederate-users::match-user-capitalised-eq", "failed"),
+                Expect::Step("pingfederate-users::match-user", "failed"),
+                Expect::Says(
+                    "pingfederate-users::match-user-capitalised-eq",
+                    "why it matters: PingOne's filter expressions",
+                ),
+                Expect::Others("pingfederate-users", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // A deserialiser that wants an array for every multi-valued attribute.
+            fault: Fault::request("null multi-valued attribute refused", |r| {
+                let null = r
+                    .body
+                    .as_ref()
+                    .and_then(Value::as_object)
+                    .is_some_and(|o| o.values().any(Value::is_null));
+                null.then(|| error(400, "invalidSyntax"))
+            }),
+            token: None,
+            suites: &["suites/jumpcloud/users.yaml"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("jumpcloud-users::update-put-minimal-null-emails", "failed"),
+                Expect::Says(
+                    "jumpcloud-users::update-put-minimal-null-emails",
+                    "why it matters: JumpCloud's minimal PUT carries \"emails\": null",
+                ),
+                Expect::Others("jumpcloud-users", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // A server that takes members only through PATCH.
+            fault: Fault::request("group create with members refused", |r| {
+                let with_members = r.method == Method::POST
+                    && r.scim_path() == "/Groups"
+                    && r.body
+                        .as_ref()
+                        .is_some_and(|b| b["members"].as_array().is_some_and(|m| !m.is_empty()));
+                with_members.then(|| error(400, "invalidValue"))
+            }),
+            token: None,
+            suites: &["suites/jumpcloud/groups.yaml"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("jumpcloud-groups::create-group", "failed"),
+                Expect::Says(
+                    "jumpcloud-groups::create-group",
+                    "why it matters: JumpCloud never pushes an empty group",
+                ),
+                Expect::Says("jumpcloud-groups::create-group", "fallback: POST"),
+                Expect::Step("jumpcloud-groups::match-group-by-name", "skipped"),
+                Expect::Others("jumpcloud-groups", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // A strict query parser that refuses an empty parameter.
+            fault: Fault::request("trailing '&' in the query refused", |r| {
+                r.raw_query
+                    .as_deref()
+                    .is_some_and(|q| q.ends_with('&'))
+                    .then(|| error(400, "invalidSyntax"))
+            }),
+            token: None,
+            suites: &["suites/onelogin/users.yaml"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("onelogin-users::lookup-none", "failed"),
+                Expect::Step("onelogin-users::lookup-match", "failed"),
+                Expect::Says(
+                    "onelogin-users::lookup-none",
+                    "why it matters: OneLogin looks each user up as filter=userName+eq",
+                ),
+                Expect::Others("onelogin-users", "passed"),
+            ],
+        },
+        Case {
+            catalogue: "idp",
+            // goauthentik/authentik#11249: its SCIM source had no PATCH.
+            fault: Fault::request("PATCH on /Groups answers 405", |r| {
+                (r.method == Method::PATCH && r.is_item("/Groups"))
+                    .then(|| scim_error(405, "method not allowed"))
+            }),
+            token: None,
+            suites: &["suites/onelogin"],
+            args: vec![],
+            expect: vec![
+                Expect::Exit(1),
+                Expect::Step("onelogin-groups::add-member-patch", "failed"),
+                Expect::Step("onelogin-groups::verify-member", "skipped"),
+                Expect::Says("onelogin-groups::add-member-patch", "got 405"),
+                Expect::Others("onelogin-groups", "passed"),
+                Expect::Others("onelogin-users", "passed"),
             ],
         },
         Case {
@@ -270,7 +454,7 @@ pub fn cases() -> Vec<Case> {
                 }
             }),
             token: None,
-            suites: &["suites/entra", "suites/okta"],
+            suites: &IDP_DIRS,
             args: vec![],
             expect: vec![
                 Expect::Exit(0),

@@ -89,6 +89,14 @@ const SCIM2_SERVER_FINDINGS: &[(&str, &str)] = &[
         "entra-legacy-groups::add-and-remove-in-one-patch",
         "Entra incompatibility: the same 400, on the batch that removes a member by value list",
     ),
+    (
+        "google-workspace-users::create-user",
+        "Google Workspace incompatibility, not an RFC violation: scim2-server answers 400 \
+         invalidSyntax (\"Unknown extension schemas\") to the urn:scim:schemas:core:1.0 URN \
+         Google lists beside the User URN in its recorded create (grokability/snipe-it#12642); \
+         RFC 7643 §3 lets a server refuse a schema it does not support, but Google always sends \
+         it, so no user is provisioned (the fallback create without it passes)",
+    ),
 ];
 
 /// Steps with only advisory findings against scim2-server (they do not fail
@@ -104,6 +112,17 @@ const SCIM2_SERVER_ADVISORIES: &[(&str, &str)] = &[
         "advisory: a deleted user is still listed in the group's members; RFC 7644 §3.6 only \
          requires 404 for the deleted id and its omission from query results, so a dangling \
          member reference is a data-quality finding, not an RFC violation",
+    ),
+    (
+        "jumpcloud-groups::remove-member-by-value-list",
+        "advisory, server within the RFC: 400 to `remove` on `members` with a value list and no \
+         value-filter path, the Entra-style form JumpCloud is reported to send (uni-moni KB; exact \
+         body unpublished); RFC 7644 §3.5.2.2 selects values to remove by a path filter",
+    ),
+    (
+        "jumpcloud-groups::verify-only-listed-member-removed",
+        "follows from the refused value-list remove above: the member is still there, as it \
+         should be after a 400",
     ),
 ];
 

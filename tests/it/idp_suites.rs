@@ -1,4 +1,5 @@
-//! The shipped Entra ID and Okta suites, end to end: they pass against the
+//! The shipped IdP suites (Entra ID, Okta, Google Workspace, PingFederate,
+//! JumpCloud, OneLogin), end to end: they pass against the
 //! reference server, and every step says why it matters. The faults they
 //! must catch and the variations they must tolerate are in the fault
 //! catalogue (tests/faults/idp.rs).
@@ -47,7 +48,7 @@ fn not_passed(got: &[(String, String, String)]) -> Vec<&(String, String, String)
 }
 
 fn idp_suite_args() -> Vec<&'static str> {
-    vec!["--suite", "suites/entra", "--suite", "suites/okta"]
+    IDP_DIRS.iter().flat_map(|d| ["--suite", *d]).collect()
 }
 
 #[test]
@@ -82,7 +83,7 @@ fn every_idp_suite_passes_against_the_reference_server() {
 
 #[test]
 fn every_step_says_why_it_matters_and_every_name_carries_the_prefix() {
-    for dir in ["suites/entra", "suites/okta"] {
+    for dir in IDP_DIRS {
         for entry in std::fs::read_dir(Path::new(ROOT).join(dir)).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
@@ -106,7 +107,8 @@ fn every_step_says_why_it_matters_and_every_name_carries_the_prefix() {
             }
         }
     }
-    for dir in ["fixtures/entra", "fixtures/okta"] {
+    for dir in IDP_DIRS {
+        let dir = dir.replace("suites/", "fixtures/");
         for entry in std::fs::read_dir(Path::new(ROOT).join(dir)).unwrap() {
             let path = entry.unwrap().path();
             let body: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap())

@@ -140,6 +140,10 @@ fn snap_files(dir: &Path) -> Vec<String> {
 const SNAPSHOT_SUITES: &[&str] = &[
     "suites/entra",
     "suites/okta",
+    "suites/google-workspace",
+    "suites/pingfederate",
+    "suites/jumpcloud",
+    "suites/onelogin",
     "suites/rfc/discovery.yaml",
     "suites/rfc/discovery-groups.yaml",
     "suites/rfc/discovery-enterprise.yaml",
@@ -147,6 +151,11 @@ const SNAPSHOT_SUITES: &[&str] = &[
 
 /// Steps that keep no snapshot, each with the comment above it saying why.
 const OPT_OUTS: &[&str] = &[
+    "google-workspace-users::connection-probe",
+    "google-workspace-users::initial-listing",
+    "onelogin-groups::refresh-entitlements",
+    "pingfederate-groups::list-groups-first-page",
+    "pingfederate-groups::list-groups-second-page",
     "okta-group-push::import-groups",
     "okta-spec-test::list-one-user",
     "okta-spec-test::list-groups",

@@ -14,8 +14,18 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 pub const SCIM: &str = "application/scim+json";
 
+/// Every IdP profile's suite folder (its fixtures are the same path under fixtures/).
+pub const IDP_DIRS: [&str; 6] = [
+    "suites/entra",
+    "suites/okta",
+    "suites/google-workspace",
+    "suites/pingfederate",
+    "suites/jumpcloud",
+    "suites/onelogin",
+];
+
 /// Steps per shipped IdP suite; a changed suite must update this on purpose.
-pub const IDP_SUITES: [(&str, usize); 9] = [
+pub const IDP_SUITES: [(&str, usize); 16] = [
     ("entra-users", 30),
     ("entra-groups", 17),
     ("entra-legacy-users", 31),
@@ -25,6 +35,13 @@ pub const IDP_SUITES: [(&str, usize); 9] = [
     ("okta-spec-test", 15),
     ("okta-aiw-users", 9),
     ("okta-aiw-groups", 9),
+    ("google-workspace-users", 12),
+    ("pingfederate-users", 10),
+    ("pingfederate-groups", 11),
+    ("jumpcloud-users", 11),
+    ("jumpcloud-groups", 9),
+    ("onelogin-users", 11),
+    ("onelogin-groups", 5),
 ];
 
 /// A users-only SCIM fake: create, get, list, delete, with discovery.

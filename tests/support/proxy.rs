@@ -24,6 +24,8 @@ pub struct Req {
     pub method: Method,
     pub path: String,
     pub query: Vec<(String, String)>,
+    /// The query string exactly as the client sent it (`+` still `+`).
+    pub raw_query: Option<String>,
     pub headers: HeaderMap,
     pub body: Option<Value>,
 }
@@ -185,6 +187,7 @@ async fn forward(
         method,
         path: uri.path().to_string(),
         query,
+        raw_query: uri.query().map(str::to_string),
         headers,
         body: serde_json::from_slice(&body).ok(),
     };
