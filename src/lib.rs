@@ -34,6 +34,7 @@
 pub mod check;
 #[allow(missing_docs)]
 pub mod cleanup;
+pub mod config;
 #[allow(missing_docs)]
 pub mod embedded;
 pub mod events;

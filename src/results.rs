@@ -74,6 +74,9 @@ pub enum Outcome {
     Failed,
     /// Not checked; the step's [`SkipReason`] says why.
     Skipped,
+    /// Failed, but a baseline entry (`scimitar.toml` `[[known]]`) that has
+    /// not expired covers it: reported with its reason, not failed.
+    Known,
 }
 
 /// One thing a step found wrong.
@@ -127,6 +130,9 @@ pub struct StepResult {
     /// A unified diff against the accepted snapshot, when it differs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_diff: Option<String>,
+    /// The baseline's reason and expiry, for [`Outcome::Known`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
     /// Where the step is written.
     pub location: SourceLoc,
     /// How long it took.
@@ -314,6 +320,7 @@ impl StepResult {
             why,
             exchange: None,
             snapshot_diff: None,
+            known: None,
             location,
             duration: Duration::ZERO,
         }
@@ -334,6 +341,7 @@ impl StepResult {
             Outcome::Advisory => "advisory findings",
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
+            Outcome::Known => "failed, known",
         };
         s.push_str(&format!(
             "{suite}::{} {verdict} ({})\n",

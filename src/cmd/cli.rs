@@ -129,6 +129,10 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub snap: super::snapshot_args::RunSnapshotArgs,
+
+    // scimitar.toml (issue 20): --config FILE / --no-config; see cmd/config_args.rs.
+    #[command(flatten)]
+    pub config: super::config_args::ConfigArgs,
 }
 
 /// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).

@@ -4,6 +4,7 @@
 
 pub mod cleanup;
 pub mod cli;
+pub mod config_args;
 pub mod conn;
 pub mod console;
 pub mod list;
@@ -67,6 +68,14 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Cmd
         Command::Record(args) => record::command(args, rt),
         Command::Completions { shell } => Ok(completions(*shell)),
     }
+}
+
+/// Merges scimitar.toml under the flags of the commands that read it.
+pub fn merge_config(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<(), CmdError> {
+    if let (Command::Run(args), Some(("run", m))) = (&mut cli.command, matches.subcommand()) {
+        config_args::merge_run(args, m)?;
+    }
+    Ok(())
 }
 
 fn completions(shell: clap_complete::Shell) -> ExitCode {

@@ -141,6 +141,11 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         .sink(live.clone())
         .hook(snapshots.clone())
         .cancel_flag(cancel.clone());
+    // The baseline judges last, after snapshots may have failed a step.
+    let run = match &args.config.baseline {
+        Some(b) => run.hook(b.clone()),
+        None => run,
+    };
     let run_id = run.run_id().to_string();
     let cleanup_cmd = format!("scimitar cleanup --url {base} --prefix scimitar-{run_id}-");
     let caps = Arc::new(caps);
@@ -194,6 +199,9 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         eprintln!("{line}");
     }
 
+    if let Some(b) = &args.config.baseline {
+        b.notes().iter().for_each(|n| eprintln!("note: {n}"));
+    }
     let leftovers = result.has_leftovers();
     for s in &result.suites {
         for c in &s.cleanup {

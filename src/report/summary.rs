@@ -52,6 +52,12 @@ pub fn render(run: &RunResult) -> String {
             ));
         }
     }
+    let known = run.count(crate::results::Outcome::Known);
+    if known > 0 {
+        s.push_str(&format!(
+            "  known failures (scimitar.toml baseline, not failing the run): {known}\n"
+        ));
+    }
     let left: Vec<String> = c
         .profiles
         .iter()

@@ -9,6 +9,7 @@ mod support;
 mod architecture;
 mod cli;
 mod concurrency;
+mod config;
 mod external;
 mod idp_suites;
 mod live_console;
