@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod certify;
 #[allow(missing_docs)]
 pub mod check;
 #[allow(missing_docs)]

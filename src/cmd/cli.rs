@@ -52,6 +52,8 @@ pub enum Command {
     Cleanup(Box<CleanupArgs>),
     /// Record real IdP traffic (or convert a HAR file) into a replayable suite.
     Record(Box<super::record::RecordArgs>),
+    /// Certification pre-check (Entra app gallery, Okta OIN): an evidence bundle for a reviewer.
+    Certify(Box<super::certify::CertifyArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]

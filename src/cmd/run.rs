@@ -107,14 +107,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     };
     let client = Arc::new(Client::new(conn::http_config(&args.conn, &base, auth)?)?);
 
-    let caps = rt
-        .block_on(runner::discover(&client))
-        .map_err(|e| match e {
-            scimitar::http::HttpError::Credentials(why) => {
-                CmdError::Usage(format!("cannot get credentials: {why}"))
-            }
-            e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
-        })?;
+    let caps = conn::discover(rt, &client, &base)?;
     if let Some(note) = &caps.note {
         eprintln!("note: {note}");
     }

@@ -7,6 +7,7 @@
 mod support;
 
 mod architecture;
+mod certify;
 mod cli;
 mod concurrency;
 mod config;
