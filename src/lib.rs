@@ -49,6 +49,8 @@ pub mod results;
 #[allow(missing_docs)]
 pub mod runner;
 #[allow(missing_docs)]
+pub mod schema_suite;
+#[allow(missing_docs)]
 pub mod scim;
 #[allow(missing_docs)]
 pub mod server;

@@ -40,6 +40,11 @@ pub const PROFILES: &[Profile] = &[
         label: "RFC 7643/7644",
         summary: "The SCIM 2.0 protocol and schema RFCs themselves",
     },
+    Profile {
+        id: "schema",
+        label: "Generated from /Schemas",
+        summary: "Every attribute the server declares in /Schemas, checked as declared (suites generated at run time)",
+    },
 ];
 
 /// The profile with this id, if it is a built-in one.

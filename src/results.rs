@@ -27,6 +27,10 @@ pub struct RunResult {
     pub capabilities: Vec<(String, Option<bool>)>,
     /// Every suite's result, in the suites' order.
     pub suites: Vec<SuiteResult>,
+    /// What the run wants the reader to know beyond the steps (e.g. a suite
+    /// that failed only under concurrency).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl RunResult {

@@ -43,10 +43,10 @@ pub enum Command {
     #[command(after_help = RUN_EXAMPLES)]
     Run(Box<RunArgs>),
     /// List every suite with its IdP profile, requirements and steps.
-    List(SuiteArgs),
+    List(Box<ListArgs>),
     /// Serve the built-in reference SCIM server.
     Serve(ServeArgs),
-    /// Review snapshots: pending, accept, reject (without cargo-insta).
+    /// Review snapshots: pending, accept, reject, orphans (without cargo-insta).
     Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
@@ -54,6 +54,8 @@ pub enum Command {
     Record(Box<super::record::RecordArgs>),
     /// Certification pre-check (Entra app gallery, Okta OIN): an evidence bundle for a reviewer.
     Certify(Box<super::certify::CertifyArgs>),
+    /// Write the suites generated from a server's /Schemas and /ResourceTypes as YAML.
+    SchemaSuite(Box<super::schema_suite::SchemaSuiteArgs>),
     /// Print shell completions.
     Completions {
         #[arg(value_enum)]
@@ -66,9 +68,22 @@ pub struct SuiteArgs {
     /// Suite file or folder (repeatable). Default: ./suites, else the suites built into scimitar
     #[arg(long = "suite", value_name = "PATH")]
     pub suites: Vec<PathBuf>,
-    /// Only suites of this IdP profile (repeatable): entra, entra-legacy, okta, okta-aiw, rfc, …
+    /// Only suites of this IdP profile (repeatable): entra, entra-legacy, okta, okta-aiw, rfc, schema (generated from the server's /Schemas), …
     #[arg(long = "idp", value_name = "NAME")]
     pub idps: Vec<String>,
+}
+
+/// `scimitar list`: the suites; with `--idp schema`, a target to generate from.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub suite: SuiteArgs,
+    /// With --idp schema: the server whose /Schemas the generated steps come from.
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// With --idp schema: generate from the built-in reference server.
+    #[arg(long, conflicts_with = "url")]
+    pub embedded: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

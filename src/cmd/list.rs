@@ -2,12 +2,15 @@
 
 use std::process::ExitCode;
 
-use super::cli::SuiteArgs;
-use super::{CmdError, EXIT_OK, load_suites};
+use super::cli::ListArgs;
+use super::{CmdError, EXIT_OK, load_suites, schema_suite};
 
 /// `scimitar list`
-pub fn command(args: &SuiteArgs) -> Result<ExitCode, CmdError> {
-    let suites = load_suites(args)?;
+pub fn command(args: &ListArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
+    let mut suites = load_suites(&args.suite)?;
+    if schema_suite::wanted(&args.suite) {
+        suites.extend(schema_suite::for_list(&args.conn, args.embedded, rt)?);
+    }
     let mut steps = 0;
     for s in &suites {
         let req = if s.requires.is_empty() {

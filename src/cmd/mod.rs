@@ -11,6 +11,7 @@ pub mod console;
 pub mod list;
 pub mod record;
 pub mod run;
+pub mod schema_suite;
 pub mod serve;
 pub mod signals;
 pub mod snapshot_args;
@@ -62,12 +63,13 @@ impl CmdError {
 pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     match &cli.command {
         Command::Run(args) => run::command(args, rt),
-        Command::List(args) => list::command(args),
+        Command::List(args) => list::command(args, rt),
         Command::Serve(args) => serve::command(args, rt),
         Command::Snapshots(args) => Ok(snapshots::command(args)?),
         Command::Cleanup(args) => cleanup::command(args, rt),
         Command::Record(args) => record::command(args, rt),
         Command::Certify(args) => certify::command(args, rt),
+        Command::SchemaSuite(args) => schema_suite::command(args, rt),
         Command::Completions { shell } => Ok(completions(*shell)),
     }
 }
@@ -103,6 +105,11 @@ fn completions(shell: clap_complete::Shell) -> ExitCode {
 
 /// Loads the suites the flags select.
 pub fn load_suites(args: &SuiteArgs) -> Result<Vec<Suite>, CmdError> {
+    // The schema profile's suites are generated from the target, not loaded.
+    let generated = scimitar::schema_suite::PROFILE;
+    if args.suites.is_empty() && !args.idps.is_empty() && args.idps.iter().all(|i| i == generated) {
+        return Ok(Vec::new());
+    }
     let paths = if args.suites.is_empty() {
         let default = PathBuf::from("suites");
         if default.is_dir() {
@@ -129,7 +136,7 @@ pub fn load_suites(args: &SuiteArgs) -> Result<Vec<Suite>, CmdError> {
     if !args.idps.is_empty() {
         let known: HashSet<&str> = suites.iter().map(|s| s.idp.as_str()).collect();
         for idp in &args.idps {
-            if !known.contains(idp.as_str()) {
+            if !known.contains(idp.as_str()) && idp != generated {
                 let mut k: Vec<&str> = known.iter().copied().collect();
                 k.sort();
                 return Err(CmdError::Usage(format!(

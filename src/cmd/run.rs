@@ -60,7 +60,7 @@ fn excluded(args: &RunArgs, suites: &[Suite]) -> HashSet<(String, String)> {
 /// `scimitar run`
 pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode, CmdError> {
     let test_args = args.test_args();
-    let suites = load_suites(&args.suite)?;
+    let mut suites = load_suites(&args.suite)?;
     if args.list {
         let trials = suites
             .iter()
@@ -77,8 +77,6 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         return Err(CmdError::Usage("--jobs must be at least 1".into()));
     }
     report_formats(args)?;
-    let selection = selection(&test_args, &suites);
-    let all_suites = suites.clone();
 
     // The target: exactly one of --url/SCIM_URL and --embedded; never a silent green run.
     let embedded = if args.embedded {
@@ -111,9 +109,21 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     if let Some(note) = &caps.note {
         eprintln!("note: {note}");
     }
+    if super::schema_suite::wanted(&args.suite) {
+        suites.extend(super::schema_suite::generated(&client, &caps, rt)?);
+    }
+    let selection = selection(&test_args, &suites);
+    let every_step = selection
+        .as_ref()
+        .is_none_or(|sel| sel.len() == suites.iter().map(|s| s.steps.len()).sum::<usize>());
+    let all_suites = suites.clone();
 
     let cancel = Arc::new(AtomicBool::new(false));
     let snapshots = Arc::new(snapshot_store(args, &base));
+    // Orphans are judged against every loaded suite, before the run takes them.
+    let orphan_note = every_step
+        .then(|| orphan_note(args, &suites, snapshots.options()))
+        .flatten();
     let live = Live::new(&suites);
     let progress = if args.quiet {
         Progress::start(rt, live.clone(), suites.len())
@@ -184,7 +194,13 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     // Only what needs attention with --quiet: the failures, then the summary.
     let failed = failed_live.unwrap_or_else(|| print_failures(&result));
     print!("{}", report::summary::render(&result));
+    for n in &result.notes {
+        eprintln!("note: {n}");
+    }
     if let Some(line) = snapshots.summary() {
+        println!("{line}");
+    }
+    if let Some(line) = orphan_note {
         println!("{line}");
     }
     write_reports(args, &result)?;
@@ -219,10 +235,16 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
 }
 
 /// The snapshot store for this run: `--snapshots DIR`, else
-/// `snapshots/<target>`; the mode from the flags and `CI`.
+/// `snapshots/<target>`; the mode from the flags and `CI`. A plain run
+/// leaves no files the user did not ask for: without a snapshot flag the
+/// default folder is only used when it exists (an earlier run was asked to
+/// record there), else nothing is compared or written and the summary says
+/// how to record.
 fn snapshot_store(args: &RunArgs, base: &str) -> scimitar::snapshot::Store {
     use scimitar::snapshot::{Mode, SnapshotOptions, Store, target_dir_name};
     let s = &args.snap;
+    let asked =
+        s.dir.is_some() || s.target_name.is_some() || s.update_snapshots || s.require_snapshots;
     let dir = s.dir.clone().unwrap_or_else(|| {
         PathBuf::from("snapshots").join(target_dir_name(
             s.target_name.as_deref(),
@@ -230,11 +252,60 @@ fn snapshot_store(args: &RunArgs, base: &str) -> scimitar::snapshot::Store {
             base,
         ))
     });
+    let mode = if asked || dir.is_dir() {
+        Mode::detect(s.update_snapshots)
+    } else {
+        Mode::Off
+    };
     Store::new(SnapshotOptions {
         dir,
-        mode: Mode::detect(s.update_snapshots),
+        mode,
         require: s.require_snapshots,
     })
+}
+
+/// One line naming the snapshots in the run's folder that no step of the
+/// loaded suites declares, with the command that removes them; only for a
+/// run of every step, when a missing owner means an orphan. With `--suite`
+/// or `--idp` only the folders of the suites that ran are judged.
+fn orphan_note(
+    args: &RunArgs,
+    suites: &[Suite],
+    opts: &scimitar::snapshot::SnapshotOptions,
+) -> Option<String> {
+    if opts.mode == scimitar::snapshot::Mode::Off {
+        return None;
+    }
+    use scimitar::snapshot::review::{OrphanScope, orphans};
+    let scope = if args.suite.suites.is_empty() && args.suite.idps.is_empty() {
+        OrphanScope::All
+    } else {
+        OrphanScope::TheseSuites
+    };
+    let list = orphans(&opts.dir, suites, scope).ok()?;
+    if list.is_empty() {
+        return None;
+    }
+    let mut cmd = format!(
+        "scimitar snapshots orphans --snapshots {}",
+        super::snapshots::shell_word(&opts.dir.to_string_lossy())
+    );
+    for s in &args.suite.suites {
+        cmd.push_str(&format!(
+            " --suite {}",
+            super::snapshots::shell_word(&s.to_string_lossy())
+        ));
+    }
+    let n = list.len();
+    let (what, verb) = if n == 1 {
+        ("snapshot", "belongs")
+    } else {
+        ("snapshots", "belong")
+    };
+    Some(format!(
+        "snapshots: {n} {what} in {} {verb} to no step (orphans); `{cmd}` lists them, add --remove to delete them",
+        opts.dir.display()
+    ))
 }
 
 /// What the server's rate limiting did to the run: each retry (unless quiet)

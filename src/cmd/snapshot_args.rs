@@ -11,8 +11,11 @@ use super::cli::ColorChoice;
 /// Flags of `scimitar run` about snapshots.
 #[derive(Debug, Clone, Default, Args)]
 pub struct RunSnapshotArgs {
-    /// Snapshot folder. Default: snapshots/<target>, where <target> is
-    /// --target-name, `reference` for --embedded, or the endpoint's host.
+    /// Snapshot folder (compared, and written when asked). Default:
+    /// snapshots/<target>, where <target> is --target-name, `reference` for
+    /// --embedded, or the endpoint's host, port and path
+    /// (127.0.0.1-8080-scim-v2); without this flag, --target-name,
+    /// --update-snapshots or --require-snapshots it is used only if it exists.
     #[arg(long = "snapshots", value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// Name of the target, for the snapshot folder (snapshots/<NAME>).
@@ -41,19 +44,38 @@ pub enum Action {
     Accept(ReviewArgs),
     /// Reject pending snapshots: delete the .snap.new files.
     Reject(ReviewArgs),
+    /// List snapshots that no step of the suites declares (renamed or removed steps).
+    Orphans(OrphansArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct ReviewArgs {
-    /// Only snapshots whose path contains this (e.g. `reference-shapes/get-user`).
+    /// Only snapshots whose path contains one of these (e.g.
+    /// `reference-shapes/get-user`); a FILTER ending in .snap.new names
+    /// exactly that file, as `snapshots pending` lists it.
     #[arg(value_name = "FILTER")]
-    pub filter: Option<String>,
+    pub filters: Vec<String>,
     /// Snapshot folder, searched recursively.
     #[arg(long = "snapshots", value_name = "DIR", default_value = "snapshots")]
     pub dir: PathBuf,
     /// Coloured diffs.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+#[derive(Debug, Args)]
+pub struct OrphansArgs {
+    /// Snapshot folder, searched recursively (one target's or all of them).
+    #[arg(long = "snapshots", value_name = "DIR", default_value = "snapshots")]
+    pub dir: PathBuf,
+    /// Suite file or folder whose steps own snapshots (repeatable); then only
+    /// the folders of these suites are judged. Default: ./suites, else the
+    /// suites built into scimitar, and every folder is judged.
+    #[arg(long = "suite", value_name = "PATH")]
+    pub suites: Vec<PathBuf>,
+    /// Delete the orphans (and suite folders left empty).
+    #[arg(long)]
+    pub remove: bool,
 }
 
 /// Whether to colour stdout: `auto` means a terminal and no `NO_COLOR`.

@@ -174,9 +174,10 @@ impl Run {
             .unwrap_or_default();
         let sem = Arc::new(tokio::sync::Semaphore::new(ctx.opts.jobs.max(1)));
         let mut set = tokio::task::JoinSet::new();
+        let suites: Vec<Arc<Suite>> = suites.into_iter().map(Arc::new).collect();
         let total = suites.len();
-        for (index, suite) in suites.into_iter().enumerate() {
-            let (ctx, sem) = (ctx.clone(), sem.clone());
+        for (index, suite) in suites.iter().enumerate() {
+            let (ctx, sem, suite) = (ctx.clone(), sem.clone(), suite.clone());
             set.spawn(async move {
                 let _permit = sem.acquire_owned().await;
                 let r = run_suite(&suite, index, &ctx).await;
@@ -190,6 +191,18 @@ impl Run {
                 results[i] = Some(r);
             }
         }
+        let in_flight = ctx.opts.jobs.min(total);
+        let mut notes = Vec::new();
+        if in_flight > 1 && !ctx.cancel.load(Ordering::SeqCst) {
+            for (i, slot) in results.iter_mut().enumerate() {
+                if let Some(r) = slot.as_mut()
+                    && let Some(note) =
+                        recheck_alone(&suites[i], total + i, r, in_flight, &ctx).await
+                {
+                    notes.push(note);
+                }
+            }
+        }
         let result = RunResult {
             target: ctx.client.base_url().to_string(),
             started: started_at,
@@ -200,10 +213,108 @@ impl Run {
                 .map(|c| (c.to_string(), ctx.caps.get(*c)))
                 .collect(),
             suites: results.into_iter().flatten().collect(),
+            notes,
         };
         ctx.emit(&Event::RunFinished { result: &result });
         result
     }
+}
+
+/// Whether a step failed the way overlapping requests break servers: a 5xx,
+/// or a connection that broke (no response at all).
+fn broke(st: &StepResult) -> Option<String> {
+    if st.outcome != Outcome::Failed || !st.selected {
+        return None;
+    }
+    if let Some(ex) = &st.exchange
+        && ex.response.status >= 500
+    {
+        return Some(format!("answered {}", ex.response.status));
+    }
+    st.error
+        .as_ref()
+        .filter(|e| !e.starts_with("not sent") && !e.starts_with("cannot build"))
+        .map(|_| "lost its connection".to_string())
+}
+
+/// A suite that saw 5xx answers or broken connections while other suites
+/// were in flight runs once more, alone. When the same steps then pass, the
+/// failure only happens under concurrency: the alone run's results stand,
+/// with one finding that says so on the first step that broke (Entra and
+/// Okta provision in parallel, so it is a real defect, just not the one the
+/// step's own expectation names). Returns a note for the console.
+async fn recheck_alone(
+    suite: &Suite,
+    index: usize,
+    concurrent: &mut SuiteResult,
+    in_flight: usize,
+    ctx: &Ctx,
+) -> Option<String> {
+    let broken: Vec<(String, String)> = concurrent
+        .steps
+        .iter()
+        .filter_map(|st| broke(st).map(|how| (st.name.clone(), how)))
+        .collect();
+    let (first, how) = broken.first()?.clone();
+    // Alone: no other suite, no sinks (the console already showed this
+    // suite) and no hooks (its snapshots were already compared).
+    let alone_ctx = Ctx {
+        client: ctx.client.clone(),
+        caps: ctx.caps.clone(),
+        opts: ctx.opts.clone(),
+        sel: ctx.sel.clone(),
+        sinks: Vec::new(),
+        hooks: Vec::new(),
+        cancel: ctx.cancel.clone(),
+        excluded: ctx.excluded.clone(),
+    };
+    let mut alone = run_suite(suite, index, &alone_ctx).await;
+    let passes_alone = broken.iter().all(|(name, _)| {
+        alone
+            .steps
+            .iter()
+            .find(|st| &st.name == name)
+            .is_some_and(|st| st.outcome != Outcome::Failed)
+    });
+    if !passes_alone {
+        // A real failure: the concurrent results stand; what the second run
+        // created was cleaned up by it.
+        concurrent.cleanup.extend(alone.cleanup);
+        return None;
+    }
+    for st in &mut alone.steps {
+        if let Some(orig) = concurrent.steps.iter().find(|o| o.name == st.name) {
+            // Snapshot comparisons happened in the concurrent run.
+            st.findings.extend(
+                orig.findings
+                    .iter()
+                    .filter(|f| f.subject == "snapshot")
+                    .cloned(),
+            );
+            st.snapshot_diff.clone_from(&orig.snapshot_diff);
+            st.selected = orig.selected;
+            if st.findings.iter().any(|f| !f.advisory) {
+                st.outcome = Outcome::Failed;
+            }
+        }
+        if st.name == first {
+            st.findings.push(Finding {
+                subject: "concurrency".into(),
+                message: format!(
+                    "{how} with {in_flight} suites in flight, but the suite passes when it runs alone; Entra and Okta provision in parallel, so the server must handle concurrent requests"
+                ),
+                rfc: None,
+                advisory: false,
+            });
+            st.outcome = Outcome::Failed;
+        }
+    }
+    alone.cleanup.splice(0..0, concurrent.cleanup.drain(..));
+    *concurrent = alone;
+    Some(format!(
+        "{}: {first} {how} with {in_flight} suites in flight and passed when the suite ran alone; reported as one concurrency finding",
+        suite.name
+    ))
 }
 
 /// What every suite task shares.

@@ -4,7 +4,8 @@
 //! canonical, redacted text ([`redact`]) and compared with
 //! `<dir>/<suite>/<step>.snap` ([`file`], insta's format). A difference fails
 //! the step with a unified diff; [`review`] lists, accepts and rejects the
-//! pending `.snap.new` files.
+//! pending `.snap.new` files and finds orphans. Without a folder to use
+//! ([`Mode::Off`]) nothing is compared or written.
 
 pub mod file;
 pub mod redact;
@@ -13,6 +14,7 @@ pub mod review;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::events::{StepHook, SuiteHook};
 use crate::results::{Finding, Outcome, StepResult};
@@ -40,6 +42,9 @@ pub enum Mode {
     Update,
     /// Compare only; write nothing (CI).
     Ci,
+    /// No snapshot folder was asked for and none exists: compare nothing,
+    /// write nothing, only count the responses that could be recorded.
+    Off,
 }
 
 impl Mode {
@@ -89,6 +94,8 @@ pub enum Verdict {
     },
     /// Reading or writing failed.
     Error(String),
+    /// Not compared: no snapshot folder ([`Mode::Off`]).
+    Unrecorded,
 }
 
 /// One step's snapshot, for the end-of-run summary.
@@ -103,10 +110,15 @@ pub struct Event {
 pub struct Store {
     opts: SnapshotOptions,
     events: Mutex<Vec<Event>>,
+    /// Files written so far (`.snap`, `.snap.new`, refreshed headers).
+    written: AtomicUsize,
 }
 
 /// The default folder name for a target: `--target-name`, else `reference`
-/// for the embedded server, else the endpoint's host (and port, if any).
+/// for the embedded server, else the endpoint's host, port (when not the
+/// scheme's default) and base path: `127.0.0.1-8080-scim-v2`. Two servers
+/// on one host never share snapshots; name a target with `--target-name`
+/// to keep its snapshots when its port changes.
 pub fn target_dir_name(target_name: Option<&str>, embedded: bool, url: &str) -> String {
     if let Some(n) = target_name.filter(|n| !n.trim().is_empty()) {
         return file::slug(n);
@@ -114,13 +126,45 @@ pub fn target_dir_name(target_name: Option<&str>, embedded: bool, url: &str) -> 
     if embedded {
         return "reference".into();
     }
-    // The host alone: local test servers get a new port on every start, and
-    // their snapshots must still be found (name targets with --target-name).
-    let host = reqwest::Url::parse(url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_string))
-        .unwrap_or_else(|| "target".into());
-    file::slug(&host)
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return file::slug(url);
+    };
+    let host = u.host_str().unwrap_or("target").trim_matches(['[', ']']);
+    let mut name = host.replace(':', "_");
+    if let Some(port) = u.port() {
+        name.push_str(&format!("-{port}"));
+    }
+    let path = u.path().trim_matches('/');
+    if !path.is_empty() {
+        name.push('-');
+        name.push_str(path);
+    }
+    file::slug(&name)
+}
+
+/// How a snapshot's `source:` names its suite: `builtin:entra/users.yaml`
+/// for a suite built into scimitar (unpacked into the cache, or a
+/// checkout's identical copy), else the user's path, relative to the
+/// working directory when below it. Never a cache path, so the header is
+/// the same on every machine and version.
+pub fn source_name(path: &Path) -> String {
+    match builtin(path) {
+        Some(rel) => format!("builtin:{rel}"),
+        None => relative(path),
+    }
+}
+
+/// The path of a built-in suite below `suites/`, if `path` is one.
+fn builtin(path: &Path) -> Option<String> {
+    if let Some(rel) = crate::embedded::relative(path) {
+        let rel = rel.to_string_lossy().replace('\\', "/");
+        return rel.strip_prefix("suites/").map(str::to_string);
+    }
+    let bytes = std::fs::read(path).ok()?;
+    crate::embedded::files().iter().find_map(|(rel, b)| {
+        let inner = rel.strip_prefix("suites/")?;
+        (path.ends_with(rel) && *b == bytes.as_slice()).then(|| inner.to_string())
+    })
 }
 
 impl Store {
@@ -128,6 +172,7 @@ impl Store {
         Store {
             opts,
             events: Mutex::new(Vec::new()),
+            written: AtomicUsize::new(0),
         }
     }
 
@@ -146,7 +191,7 @@ impl Store {
         SuiteSnapshots {
             store: self,
             suite: suite.name.clone(),
-            source: relative(&suite.file),
+            source: source_name(&suite.file),
             redactor: Redactor::new(Volatiles {
                 base_url: text("base_url").trim_end_matches('/').to_string(),
                 prefix: text("prefix"),
@@ -168,20 +213,32 @@ impl Store {
             return None;
         }
         let count = |f: &dyn Fn(&Verdict) -> bool| events.iter().filter(|e| f(&e.verdict)).count();
+        let dir = self.opts.dir.display();
+        if self.opts.mode == Mode::Off {
+            return Some(format!(
+                "snapshots: {} responses not compared and nothing written: there is no {dir} here; \
+                 --update-snapshots records them there (--snapshots DIR elsewhere)",
+                events.len()
+            ));
+        }
         let matched = count(&|v| *v == Verdict::Matched);
         let new = count(&|v| matches!(v, Verdict::New { .. }));
         let changed = count(&|v| matches!(v, Verdict::Changed { .. }));
         let errors = count(&|v| matches!(v, Verdict::Error(_)));
-        let dir = self.opts.dir.display();
         let mut s = format!("snapshots ({dir}): {matched} matched, {new} new, {changed} changed");
         if errors > 0 {
             s.push_str(&format!(", {errors} unreadable or unwritable"));
         }
+        let written = self.written.load(Ordering::Relaxed);
         match self.opts.mode {
-            Mode::Update if new + changed > 0 => s.push_str("; written"),
             Mode::Ci if new + changed > 0 => s.push_str("; nothing written (CI)"),
             Mode::Check if new > 0 && !self.opts.require => s.push_str("; new ones recorded"),
             _ => {}
+        }
+        // Every file a run writes is announced, with where it went.
+        if written > 0 {
+            let files = if written == 1 { "file" } else { "files" };
+            s.push_str(&format!("; {written} {files} written in {dir}"));
         }
         let pending = events.iter().any(|e| {
             matches!(&e.verdict, Verdict::Changed { written: Some(p) } | Verdict::New { written: Some(p) }
@@ -235,6 +292,12 @@ impl SuiteSnapshots<'_> {
             // Sent but not checked (rate limited): no response to keep.
             return;
         }
+        if self.store.opts.mode == Mode::Off {
+            if r.selected {
+                self.store.log(PathBuf::new(), Verdict::Unrecorded);
+            }
+            return;
+        }
         let mut extra = Vec::new();
         for p in &spec.redact {
             let rendered = vars.render_text(p).unwrap_or_else(|_| p.clone());
@@ -255,12 +318,10 @@ impl SuiteSnapshots<'_> {
             return;
         }
         let name = file::slug(spec.name.as_deref().unwrap_or(&step.name));
-        let path = self
-            .store
-            .opts
-            .dir
-            .join(file::slug(&self.suite))
-            .join(format!("{name}.snap"));
+        let Some(rel) = relative_path_of(&self.suite, step) else {
+            return;
+        };
+        let path = self.store.opts.dir.join(rel);
         if !self.used.insert(name.clone()) {
             fail(
                 r,
@@ -278,9 +339,21 @@ impl SuiteSnapshots<'_> {
             description: format!("{} / {}", self.suite, step.name),
             expression: expression(step),
         };
-        let verdict = compare(&self.store.opts, &path, &header, &text, r);
+        let verdict = compare(self.store, &path, &header, &text, r);
         self.store.log(path, verdict);
     }
+}
+
+/// Where a step's snapshot goes below the snapshot folder:
+/// `<suite>/<name>.snap`, or `None` when the step keeps none.
+pub fn relative_path(suite: &Suite, step: &Step) -> Option<PathBuf> {
+    relative_path_of(&suite.name, step)
+}
+
+fn relative_path_of(suite: &str, step: &Step) -> Option<PathBuf> {
+    let spec = step.snapshot.as_ref()?;
+    let name = file::slug(spec.name.as_deref().unwrap_or(&step.name));
+    Some(PathBuf::from(file::slug(suite)).join(format!("{name}.snap")))
 }
 
 /// The request as the suite writes it, templates unrendered so it is the
@@ -301,14 +374,20 @@ fn expression(step: &Step) -> String {
 
 /// Compares and writes one snapshot; marks the step on failure.
 fn compare(
-    opts: &SnapshotOptions,
+    store: &Store,
     path: &Path,
     header: &file::Header,
     text: &str,
     r: &mut StepResult,
 ) -> Verdict {
+    let opts = &store.opts;
     let new = file::normalise(text);
     let pending = file::pending_path(path);
+    let write = |p: &Path, text: &str| -> Result<(), SnapshotError> {
+        file::write(p, text)?;
+        store.written.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    };
     let old = match file::read(path) {
         Ok(o) => o,
         Err(e) => {
@@ -317,7 +396,7 @@ fn compare(
         }
     };
     let written = |p: &Path| -> Result<Option<PathBuf>, SnapshotError> {
-        file::write(p, &file::render(header, &new))?;
+        write(p, &file::render(header, &new))?;
         Ok(Some(p.to_path_buf()))
     };
     let outcome = match (old, opts.mode) {
@@ -330,13 +409,15 @@ fn compare(
             let full = file::render(header, &new);
             if opts.mode == Mode::Update
                 && std::fs::read_to_string(path).is_ok_and(|t| t != full)
-                && let Err(e) = file::write(path, &full)
+                && let Err(e) = write(path, &full)
             {
                 fail(r, e.to_string(), None);
                 return Verdict::Error(e.to_string());
             }
             return Verdict::Matched;
         }
+        // Not reached: `apply` returns before comparing.
+        (_, Mode::Off) => Ok(Verdict::Unrecorded),
         (Some(_), Mode::Update) => {
             let _ = std::fs::remove_file(&pending);
             written(path).map(|w| Verdict::Changed { written: w })
@@ -505,11 +586,17 @@ mod tests {
         );
         assert_eq!(
             target_dir_name(None, false, "https://api.example.com/scim/v2"),
-            "api.example.com"
+            "api.example.com-scim-v2"
         );
+        // Two local servers on different ports never share a folder.
         assert_eq!(
             target_dir_name(None, false, "http://127.0.0.1:8080/scim"),
-            "127.0.0.1"
+            "127.0.0.1-8080-scim"
         );
+        assert_eq!(
+            target_dir_name(None, false, "http://127.0.0.1:8081/scim/v2/"),
+            "127.0.0.1-8081-scim-v2"
+        );
+        assert_eq!(target_dir_name(None, false, "http://[::1]:9/"), "_1-9");
     }
 }

@@ -10,6 +10,8 @@
 //! - resource ids (`id`, the `value` of references, any UUID) → `[id-N]`,
 //!   numbered by first appearance within the suite run, and the same token
 //!   wherever the same id shows up again (`$ref`, `location`, messages);
+//!   short (integer) ids only where ids go, and an id sent as a JSON number
+//!   as `[id-N] (number)`;
 //! - `meta.created`, `meta.lastModified` and any RFC 3339 date-time →
 //!   `[timestamp]`; `meta.version` → `[version]`;
 //! - the step's own `snapshot.redact` JSONPaths → `[redacted]`;
@@ -49,8 +51,35 @@ pub struct Volatiles {
 pub struct Redactor {
     vol: Volatiles,
     origin: Option<String>,
+    /// The prefix and the run id in any case: suites send them upper-cased
+    /// too (`{{userNameUpper}}`), and servers echo what they were sent.
+    run_names: Vec<(Regex, &'static str)>,
     /// Id value (already normalised) → token number.
     ids: HashMap<String, usize>,
+}
+
+/// Where a string sits, which decides how readily a short id (`17`, `u1`)
+/// is taken for an id: integer ids are everywhere in a string (`core:2.0`,
+/// `count`), so outside id slots only whole path segments count.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    /// An `id` or a `value` (of a reference, or Entra's plain `manager`):
+    /// the whole string is the id.
+    Id,
+    /// An error's `detail`: a known id may appear as a word (`User 17 not found`).
+    Detail,
+    Other,
+}
+
+impl Slot {
+    /// The slot of an object member; array items sit where their array sits.
+    fn of(key: &str) -> Slot {
+        match key {
+            "id" | "value" => Slot::Id,
+            "detail" => Slot::Detail,
+            _ => Slot::Other,
+        }
+    }
 }
 
 /// How ids are written while text is being rendered.
@@ -77,9 +106,19 @@ impl Redactor {
             .ok()
             .map(|u| u.origin().ascii_serialization())
             .filter(|o| o.contains("://"));
+        let run_names = [(&vol.prefix, "[prefix]"), (&vol.run_id, "[run_id]")]
+            .into_iter()
+            .filter(|(v, _)| !v.is_empty())
+            .filter_map(|(v, token)| {
+                Regex::new(&format!("(?i){}", regex::escape(v)))
+                    .ok()
+                    .map(|r| (r, token))
+            })
+            .collect();
         Redactor {
             vol,
             origin,
+            run_names,
             ids: HashMap::new(),
         }
     }
@@ -111,7 +150,7 @@ impl Redactor {
                 let mut candidates = BTreeSet::new();
                 let t = self.normalise(t);
                 collect_uuids(&t, &mut candidates);
-                self.scalar(&t, &candidates, IdMode::Assign)
+                self.scalar(&t, &candidates, IdMode::Assign, Slot::Other)
             }
             Body::Empty => "(empty)".into(),
         };
@@ -137,11 +176,11 @@ impl Redactor {
         redact_meta(&mut v);
         let mut candidates = BTreeSet::new();
         collect_ids(&v, &mut candidates);
-        let v = self.sort_tree(v, &candidates, false);
+        let v = self.sort_tree(v, &candidates, false, Slot::Other);
         // Resources' own ids are numbered first, so a resource is `[id-1]`
         // even when a UUID sorts before its `id` (an `externalId`, say).
         self.assign_resource_ids(&v, &candidates);
-        self.assign(v, &candidates)
+        self.assign(v, &candidates, Slot::Other)
     }
 
     /// Replaces the run's base URL, prefix and run id in every string.
@@ -165,20 +204,29 @@ impl Redactor {
         if let Some(o) = &self.origin {
             swap(o, "[origin]");
         }
-        swap(&self.vol.prefix, "[prefix]");
-        swap(&self.vol.run_id, "[run_id]");
+        for (re, token) in &self.run_names {
+            if let std::borrow::Cow::Owned(o) = re.replace_all(&out, *token) {
+                out = o;
+            }
+        }
         out
     }
 
     /// Sorts every array (bottom-up) by its items' redacted text; ids are
     /// masked first so the order never depends on id values, then known
     /// tokens break ties.
-    fn sort_tree(&self, v: Value, candidates: &BTreeSet<String>, keep_order: bool) -> Value {
+    fn sort_tree(
+        &self,
+        v: Value,
+        candidates: &BTreeSet<String>,
+        keep_order: bool,
+        slot: Slot,
+    ) -> Value {
         match v {
             Value::Array(items) => {
                 let items: Vec<Value> = items
                     .into_iter()
-                    .map(|x| self.sort_tree(x, candidates, false))
+                    .map(|x| self.sort_tree(x, candidates, false, slot))
                     .collect();
                 if keep_order {
                     return Value::Array(items);
@@ -187,8 +235,8 @@ impl Redactor {
                     .into_iter()
                     .map(|x| {
                         let key = (
-                            self.text(&x, candidates, IdMode::MaskAll),
-                            self.text(&x, candidates, IdMode::Peek),
+                            self.text(&x, candidates, IdMode::MaskAll, slot),
+                            self.text(&x, candidates, IdMode::Peek, slot),
                         );
                         (key, x)
                     })
@@ -202,7 +250,7 @@ impl Redactor {
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
                 for (k, x) in entries {
                     let keep = k == "Operations";
-                    let x = self.sort_tree(x, candidates, keep);
+                    let x = self.sort_tree(x, candidates, keep, Slot::of(&k));
                     out.insert(k, x);
                 }
                 Value::Object(out)
@@ -212,20 +260,32 @@ impl Redactor {
     }
 
     /// Compact text of a value with ids written per `mode` (no new tokens).
-    fn text(&self, v: &Value, candidates: &BTreeSet<String>, mode: IdMode) -> String {
-        fn walk(r: &Redactor, v: &Value, c: &BTreeSet<String>, mode: IdMode) -> Value {
+    fn text(&self, v: &Value, candidates: &BTreeSet<String>, mode: IdMode, slot: Slot) -> String {
+        fn walk(r: &Redactor, v: &Value, c: &BTreeSet<String>, mode: IdMode, slot: Slot) -> Value {
             match v {
-                Value::String(s) => Value::String(r.peek_scalar(s, c, mode)),
-                Value::Array(a) => Value::Array(a.iter().map(|x| walk(r, x, c, mode)).collect()),
+                Value::String(s) => Value::String(r.peek_scalar(s, c, mode, slot)),
+                Value::Number(n) if slot == Slot::Id => match r.number_id(n, c) {
+                    Some(id) => Value::String(r.peek_scalar(&id, c, mode, slot)),
+                    None => v.clone(),
+                },
+                Value::Array(a) => {
+                    Value::Array(a.iter().map(|x| walk(r, x, c, mode, slot)).collect())
+                }
                 Value::Object(m) => Value::Object(
                     m.iter()
-                        .map(|(k, x)| (k.clone(), walk(r, x, c, mode)))
+                        .map(|(k, x)| (k.clone(), walk(r, x, c, mode, Slot::of(k))))
                         .collect(),
                 ),
                 other => other.clone(),
             }
         }
-        walk(self, v, candidates, mode).to_string()
+        walk(self, v, candidates, mode, slot).to_string()
+    }
+
+    /// A number in an id slot that is a known or candidate id, as text.
+    fn number_id(&self, n: &serde_json::Number, candidates: &BTreeSet<String>) -> Option<String> {
+        let s = n.to_string();
+        (candidates.contains(&s) || self.ids.contains_key(&s)).then_some(s)
     }
 
     fn assign_resource_ids(&mut self, v: &Value, candidates: &BTreeSet<String>) {
@@ -234,12 +294,12 @@ impl Redactor {
                 .iter()
                 .for_each(|x| self.assign_resource_ids(x, candidates)),
             Value::Object(m) => {
-                if let Some(Value::String(id)) = m.get("id")
-                    && candidates.contains(id)
-                    && !self.ids.contains_key(id)
+                if let Some(id) = m.get("id").and_then(id_text)
+                    && candidates.contains(&id)
+                    && !self.ids.contains_key(&id)
                 {
                     let n = self.ids.len() + 1;
-                    self.ids.insert(id.clone(), n);
+                    self.ids.insert(id, n);
                 }
                 m.values()
                     .for_each(|x| self.assign_resource_ids(x, candidates));
@@ -249,18 +309,29 @@ impl Redactor {
     }
 
     /// Gives ids their tokens in document order (keys sorted, arrays sorted).
-    fn assign(&mut self, v: Value, candidates: &BTreeSet<String>) -> Value {
+    /// An id the server sent as a JSON number becomes `"[id-N] (number)"`,
+    /// so a switch between number and string still shows.
+    fn assign(&mut self, v: Value, candidates: &BTreeSet<String>, slot: Slot) -> Value {
         match v {
-            Value::String(s) => Value::String(self.scalar(&s, candidates, IdMode::Assign)),
-            Value::Array(a) => {
-                Value::Array(a.into_iter().map(|x| self.assign(x, candidates)).collect())
-            }
+            Value::String(s) => Value::String(self.scalar(&s, candidates, IdMode::Assign, slot)),
+            Value::Number(n) if slot == Slot::Id => match self.number_id(&n, candidates) {
+                Some(id) => {
+                    let token = self.scalar(&id, candidates, IdMode::Assign, slot);
+                    Value::String(format!("{token} (number)"))
+                }
+                None => Value::Number(n),
+            },
+            Value::Array(a) => Value::Array(
+                a.into_iter()
+                    .map(|x| self.assign(x, candidates, slot))
+                    .collect(),
+            ),
             Value::Object(m) => {
                 let mut entries: Vec<(String, Value)> = m.into_iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
                 let mut out = Map::new();
                 for (k, x) in entries {
-                    let x = self.assign(x, candidates);
+                    let x = self.assign(x, candidates, Slot::of(&k));
                     out.insert(k, x);
                 }
                 Value::Object(out)
@@ -269,14 +340,26 @@ impl Redactor {
         }
     }
 
-    fn peek_scalar(&self, s: &str, candidates: &BTreeSet<String>, mode: IdMode) -> String {
-        replace_ids(s, &self.ids, candidates, mode, &mut Vec::new())
+    fn peek_scalar(
+        &self,
+        s: &str,
+        candidates: &BTreeSet<String>,
+        mode: IdMode,
+        slot: Slot,
+    ) -> String {
+        replace_ids(s, &self.ids, candidates, mode, &mut Vec::new(), slot)
     }
 
     /// One string with ids and date-times replaced; new ids get tokens.
-    fn scalar(&mut self, s: &str, candidates: &BTreeSet<String>, mode: IdMode) -> String {
+    fn scalar(
+        &mut self,
+        s: &str,
+        candidates: &BTreeSet<String>,
+        mode: IdMode,
+        slot: Slot,
+    ) -> String {
         let mut new = Vec::new();
-        let out = replace_ids(s, &self.ids, candidates, mode, &mut new);
+        let out = replace_ids(s, &self.ids, candidates, mode, &mut new, slot);
         for id in new {
             let n = self.ids.len() + 1;
             self.ids.insert(id, n);
@@ -294,6 +377,7 @@ fn replace_ids(
     candidates: &BTreeSet<String>,
     mode: IdMode,
     new: &mut Vec<String>,
+    slot: Slot,
 ) -> String {
     // Longest ids first, so a short id never eats into a longer one.
     let mut ids: Vec<&str> = known
@@ -308,7 +392,7 @@ fn replace_ids(
         for (at, _) in s.match_indices(id) {
             let end = at + id.len();
             let free = !hits.iter().any(|&(a, e)| at < e && a < end);
-            if free && occurs(s, at, end) {
+            if free && occurs(s, at, end, slot) {
                 hits.push((at, end));
             }
         }
@@ -341,19 +425,24 @@ fn replace_ids(
 }
 
 /// Whether an id found at `at..end` really is that id. Long ids count as
-/// whole words (`u-1234567` in a message); short ones (`7`, `u1`) only as
-/// the whole string or a path segment, so `2` never matches in `core:2.0`.
-fn occurs(s: &str, at: usize, end: usize) -> bool {
-    if at == 0 && end == s.len() {
-        return true;
-    }
+/// whole words (`u-1234567` in a message); short ones (`7`, `u1`) only as a
+/// path segment, as the whole of an `id` or `value`, or as a word of an
+/// error's `detail`, so `2` never matches in `core:2.0` or an
+/// `employeeNumber` of `2`.
+fn occurs(s: &str, at: usize, end: usize, slot: Slot) -> bool {
     let before = s[..at].chars().next_back();
     let after = s[end..].chars().next();
-    if end - at < 6 {
-        return before == Some('/') && matches!(after, None | Some('/' | '?' | '#'));
-    }
     let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    !word(before) && !word(after)
+    let whole_word = !word(before) && !word(after);
+    if end - at >= 6 {
+        return whole_word;
+    }
+    let segment = before == Some('/') && matches!(after, None | Some('/' | '?' | '#'));
+    match slot {
+        Slot::Id => segment || (at == 0 && end == s.len()),
+        Slot::Detail => segment || whole_word,
+        Slot::Other => segment,
+    }
 }
 
 /// `meta.created`, `meta.lastModified` and `meta.version`, wherever a
@@ -389,21 +478,30 @@ fn collect_ids(v: &Value, out: &mut BTreeSet<String>) {
         Value::String(s) => collect_uuids(s, out),
         Value::Array(a) => a.iter().for_each(|x| collect_ids(x, out)),
         Value::Object(m) => {
-            if let Some(Value::String(id)) = m.get("id")
+            if let Some(id) = m.get("id").and_then(id_text)
                 && is_resource(m)
-                && volatile_id(id)
+                && volatile_id(&id)
             {
-                out.insert(id.clone());
+                out.insert(id);
             }
             if m.contains_key("$ref")
-                && let Some(Value::String(id)) = m.get("value")
-                && volatile_id(id)
+                && let Some(id) = m.get("value").and_then(id_text)
+                && volatile_id(&id)
             {
-                out.insert(id.clone());
+                out.insert(id);
             }
             m.values().for_each(|x| collect_ids(x, out));
         }
         _ => {}
+    }
+}
+
+/// An id as text: a string, or an integer a server sent as a JSON number.
+fn id_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+        _ => None,
     }
 }
 
@@ -502,6 +600,41 @@ mod tests {
             json!({"id": "user-000123", "detail": "user-000123 not found"}),
         );
         assert_eq!(out["detail"], "[id-2] not found");
+    }
+
+    #[test]
+    fn the_run_prefix_in_any_case() {
+        let mut r = Redactor::new(vol());
+        let out = canon(
+            &mut r,
+            json!({"detail": "no user SCIMITAR-AB12CD34-1-ADA@EXAMPLE.COM in run AB12cd34"}),
+        );
+        assert_eq!(
+            out["detail"],
+            "no user [prefix]-ADA@EXAMPLE.COM in run [run_id]"
+        );
+    }
+
+    #[test]
+    fn integer_ids_are_ids_only_where_ids_go() {
+        let mut r = Redactor::new(vol());
+        let out = canon(
+            &mut r,
+            json!({"id": "17", "employeeNumber": "17", "meta": {"location": "/Users/17"},
+                   "manager": {"value": 17}}),
+        );
+        assert_eq!(out["id"], "[id-1]");
+        assert_eq!(out["meta"]["location"], "/Users/[id-1]");
+        // A number where an id goes is that id, and still shows it was a number.
+        assert_eq!(out["manager"]["value"], "[id-1] (number)");
+        // The same digits elsewhere are data, not the id.
+        assert_eq!(out["employeeNumber"], "17");
+        let out = canon(
+            &mut r,
+            json!({"id": 18, "detail": "User 17 not found; line 170"}),
+        );
+        assert_eq!(out["id"], "[id-2] (number)");
+        assert_eq!(out["detail"], "User [id-1] not found; line 170");
     }
 
     #[test]

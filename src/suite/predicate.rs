@@ -10,8 +10,11 @@ use serde_json::Value;
 
 use super::template::Vars;
 
-const WORDS: [&str; 13] = [
+const WORDS: [&str; 16] = [
     "equals",
+    "not_equals",
+    "unassigned",
+    "if_present",
     "exists",
     "absent",
     "matches",
@@ -30,12 +33,21 @@ const WORDS: [&str; 13] = [
 pub struct Predicate {
     pub ops: Vec<Op>,
     pub ignore_case: bool,
+    /// Absence passes: the other words apply only to a value that is there
+    /// (for type checks of what a server may or may not return).
+    pub if_present: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Op {
     /// Exact equality (numbers by value).
     Equals(Value),
+    /// Anything but this value; absence passes (a read-only value a client
+    /// sent must not be stored, RFC 7644 §3.3).
+    NotEquals(Value),
+    /// Unassigned as RFC 7643 §2.5 has it: absent, null, or an empty array
+    /// (or object); `false` asks for a value.
+    Unassigned(bool),
     /// Equality for scalars and arrays; for objects, every member named matches.
     Like(Value),
     Exists(bool),
@@ -115,15 +127,23 @@ impl Predicate {
             return Ok(Predicate {
                 ops: vec![Op::Like(v.clone())],
                 ignore_case: false,
+                if_present: false,
             });
         };
         let mut p = Predicate {
             ops: Vec::new(),
             ignore_case: false,
+            if_present: false,
         };
         for (k, arg) in map {
             let op = match k.as_str() {
                 "equals" => Op::Equals(arg.clone()),
+                "not_equals" => Op::NotEquals(arg.clone()),
+                "unassigned" => Op::Unassigned(bool_arg(k, arg)?),
+                "if_present" => {
+                    p.if_present = bool_arg(k, arg)?;
+                    continue;
+                }
                 "exists" => Op::Exists(bool_arg(k, arg)?),
                 "absent" => Op::Exists(!bool_arg(k, arg)?),
                 "matches" => {
@@ -166,7 +186,7 @@ impl Predicate {
         }
         if p.ops.is_empty() {
             return Err(
-                "'ignore_case' needs a value to compare (add 'equals', 'contains' or 'one_of')"
+                "'ignore_case' and 'if_present' need something to check (add 'equals', 'type', …)"
                     .into(),
             );
         }
@@ -178,7 +198,7 @@ impl Predicate {
         self.ops
             .iter()
             .filter_map(|op| match op {
-                Op::Equals(v) | Op::Like(v) | Op::Contains(v) => Some(v),
+                Op::Equals(v) | Op::Like(v) | Op::Contains(v) | Op::NotEquals(v) => Some(v),
                 _ => None,
             })
             .chain(
@@ -197,6 +217,9 @@ impl Predicate {
     pub fn eval(&self, actual: Option<&Value>, vars: &Vars) -> Result<(), String> {
         // SCIM treats null as unassigned (RFC 7643 §2.5).
         let actual = actual.filter(|v| !v.is_null());
+        if actual.is_none() && self.if_present {
+            return Ok(());
+        }
         for op in &self.ops {
             self.eval_op(op, actual, vars)?;
         }
@@ -205,6 +228,31 @@ impl Predicate {
 
     fn eval_op(&self, op: &Op, actual: Option<&Value>, vars: &Vars) -> Result<(), String> {
         let render = |v: &Value| vars.render_value(v).map_err(|e| e.to_string());
+        if let Op::Unassigned(want) = op {
+            let unassigned = match actual {
+                None => true,
+                Some(Value::Array(a)) => a.is_empty(),
+                Some(Value::Object(m)) => m.is_empty(),
+                Some(_) => false,
+            };
+            return match (want, unassigned) {
+                (true, false) => Err(format!(
+                    "expected it unassigned, got {}",
+                    short(actual.unwrap_or(&Value::Null))
+                )),
+                (false, true) => Err("expected a value, but it is unassigned".into()),
+                _ => Ok(()),
+            };
+        }
+        if let Op::NotEquals(v) = op {
+            let want = render(v)?;
+            return match actual {
+                Some(a) if equal(a, &want, self.ignore_case) => {
+                    Err(format!("expected anything but {}, got it", short(&want)))
+                }
+                _ => Ok(()),
+            };
+        }
         if let Op::Exists(want) = op {
             return match (want, actual) {
                 (true, None) => Err("expected it to exist, but it is absent".into()),
@@ -314,7 +362,7 @@ impl Predicate {
                     return Err(format!("expected {}, got {}", describe(op), short(actual)));
                 }
             }
-            Op::Exists(_) => {}
+            Op::Exists(_) | Op::Unassigned(_) | Op::NotEquals(_) => {}
         }
         Ok(())
     }
@@ -342,6 +390,9 @@ fn describe(op: &Op) -> String {
         }
         Op::Equals(v) | Op::Like(v) => short(v),
         Op::Contains(v) => format!("something containing {}", short(v)),
+        Op::NotEquals(v) => format!("anything but {}", short(v)),
+        Op::Unassigned(true) => "it unassigned".into(),
+        Op::Unassigned(false) => "a value".into(),
         Op::Exists(true) => "it to exist".into(),
         Op::Exists(false) => "it to be absent".into(),
     }
@@ -486,6 +537,35 @@ mod tests {
         );
         assert!(check(json!({"ge": 1, "lt": 3}), Some(json!(2))).is_ok());
         assert!(check(json!({"gt": 2}), Some(json!(2))).is_err());
+    }
+
+    #[test]
+    fn schema_words() {
+        assert!(check(json!({"not_equals": "x"}), Some(json!("y"))).is_ok());
+        assert!(check(json!({"not_equals": "x"}), None).is_ok());
+        assert!(check(json!({"not_equals": "x"}), Some(json!("x"))).is_err());
+        assert!(
+            check(
+                json!({"not_equals": "X", "ignore_case": true}),
+                Some(json!("x"))
+            )
+            .is_err()
+        );
+        assert!(check(json!({"unassigned": true}), Some(json!([]))).is_ok());
+        assert!(check(json!({"unassigned": true}), Some(Value::Null)).is_ok());
+        assert!(check(json!({"unassigned": true}), None).is_ok());
+        assert!(check(json!({"unassigned": true}), Some(json!([1]))).is_err());
+        assert!(check(json!({"unassigned": true}), Some(json!(""))).is_err());
+        assert!(check(json!({"unassigned": false}), Some(json!([]))).is_err());
+        assert!(check(json!({"type": "string", "if_present": true}), None).is_ok());
+        assert!(
+            check(
+                json!({"type": "string", "if_present": true}),
+                Some(json!(1))
+            )
+            .is_err()
+        );
+        assert!(check(json!({"type": "string"}), None).is_err());
     }
 
     #[test]

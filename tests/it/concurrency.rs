@@ -354,3 +354,171 @@ fn a_target_closing_every_connection_gets_few_requests_at_once() {
         "suites no longer run concurrently ({max} in flight)"
     );
 }
+
+fn scim_reply(
+    status: axum::http::StatusCode,
+    v: Value,
+) -> (
+    axum::http::StatusCode,
+    [(&'static str, &'static str); 1],
+    String,
+) {
+    (
+        status,
+        [("content-type", "application/scim+json")],
+        v.to_string(),
+    )
+}
+
+/// A server that answers 500 to a create that overlaps another one (each
+/// create takes a moment), and otherwise stores users in memory.
+fn overlap_500_server() -> (
+    String,
+    Arc<std::sync::Mutex<HashMap<String, Value>>>,
+    tokio::runtime::Runtime,
+) {
+    use axum::extract::{Path as UrlPath, State};
+    use axum::http::StatusCode;
+    use axum::routing::{get, post};
+    type Users = Arc<std::sync::Mutex<HashMap<String, Value>>>;
+    #[derive(Clone)]
+    struct St {
+        users: Users,
+        creating: Arc<AtomicUsize>,
+        next: Arc<AtomicUsize>,
+    }
+    let st = St {
+        users: Arc::default(),
+        creating: Arc::default(),
+        next: Arc::default(),
+    };
+    let users = st.users.clone();
+    let app = axum::Router::new()
+        .route(
+            "/scim/v2/Users",
+            post(move |State(st): State<St>, body: String| async move {
+                if st.creating.fetch_add(1, Ordering::SeqCst) > 0 {
+                    st.creating.fetch_sub(1, Ordering::SeqCst);
+                    return scim_reply(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        serde_json::json!({"detail": "deadlock"}),
+                    );
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                let mut u: Value = serde_json::from_str(&body).unwrap_or_default();
+                let id = format!("u{}", st.next.fetch_add(1, Ordering::SeqCst));
+                u["id"] = Value::String(id.clone());
+                st.users.lock().unwrap().insert(id, u.clone());
+                st.creating.fetch_sub(1, Ordering::SeqCst);
+                scim_reply(StatusCode::CREATED, u)
+            }),
+        )
+        .route(
+            "/scim/v2/Users/{id}",
+            get(
+                |State(st): State<St>, UrlPath(id): UrlPath<String>| async move {
+                    match st.users.lock().unwrap().get(&id) {
+                        Some(u) => scim_reply(StatusCode::OK, u.clone()),
+                        None => scim_reply(
+                            StatusCode::NOT_FOUND,
+                            serde_json::json!({"detail": "not found"}),
+                        ),
+                    }
+                },
+            )
+            .delete(
+                |State(st): State<St>, UrlPath(id): UrlPath<String>| async move {
+                    match st.users.lock().unwrap().remove(&id) {
+                        Some(_) => (
+                            StatusCode::NO_CONTENT,
+                            [("content-type", "application/scim+json")],
+                            String::new(),
+                        ),
+                        None => scim_reply(
+                            StatusCode::NOT_FOUND,
+                            serde_json::json!({"detail": "not found"}),
+                        ),
+                    }
+                },
+            ),
+        )
+        .with_state(st);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}/scim/v2", listener.local_addr().unwrap());
+    rt.spawn(async move { axum::serve(listener, app).await });
+    (url, users, rt)
+}
+
+#[test]
+fn a_failure_only_under_concurrency_is_named_as_such() {
+    let (url, users, _rt) = overlap_500_server();
+    let mut s = Suites::new();
+    for n in 1..=3 {
+        s = s.suite(
+            &format!("par-{n}"),
+            &format!(
+                r#"
+name: par-{n}
+idp: rfc
+steps:
+  - name: create
+    request: {{ method: POST, path: /Users, body: {{ schemas: [urn:ietf:params:scim:schemas:core:2.0:User], userName: "{{{{prefix}}}}-u" }} }}
+    expect: {{ status: 201 }}
+    capture: {{ id: "$.id" }}
+  - name: read
+    request: {{ method: GET, path: "/Users/{{{{id}}}}" }}
+    expect: {{ status: 200 }}
+"#
+            ),
+        );
+    }
+    let json = s.root().join("r.json");
+    let out = scimitar(
+        s.root(),
+        &[
+            "run",
+            "--url",
+            &url,
+            "--jobs",
+            "3",
+            "--json",
+            json.to_str().unwrap(),
+            "-q",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let mut concurrency = 0;
+    for suite in report["suites"].as_array().unwrap() {
+        let steps = suite["steps"].as_array().unwrap();
+        let subjects: Vec<&str> = steps[0]["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["subject"].as_str())
+            .collect();
+        if subjects.contains(&"concurrency") {
+            concurrency += 1;
+            // One distinct finding, not the 500 and what follows from it.
+            assert_eq!(subjects, ["concurrency"], "{suite}");
+            assert_eq!(steps[1]["outcome"], "passed", "{suite}");
+        } else {
+            assert_eq!(steps[0]["outcome"], "passed", "{suite}");
+        }
+    }
+    // The creates overlapped: all but the first were refused, then passed alone.
+    assert!(concurrency >= 1, "{}", out.all());
+    assert!(
+        out.stderr.contains("passed when the suite ran alone"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        users.lock().unwrap().is_empty(),
+        "left behind: {:?}",
+        users.lock().unwrap()
+    );
+}

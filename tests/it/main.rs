@@ -19,6 +19,8 @@ mod oauth;
 mod record;
 mod reports;
 mod robustness;
+mod schema_suite;
 mod selection;
 mod server;
+mod snapall;
 mod snapshots;

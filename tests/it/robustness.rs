@@ -87,39 +87,43 @@ fn spawn(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
 }
 
 impl Run {
-    /// Waits like [`Run::wait`], and also returns this child's own peak
-    /// resident memory in bytes (wait4's rusage, not every child's: other
-    /// tests in this binary run big children too).
-    fn wait_with_peak_rss(self) -> (Output, u64) {
+    /// Waits like [`Run::wait`], and also returns the highest resident
+    /// memory seen in this child, in bytes: `VmHWM` of its own address space,
+    /// polled from /proc while it runs. (wait4's `ru_maxrss` would not do: a
+    /// spawned child inherits the test binary's high-water mark at exec, and
+    /// this binary runs many big tests at once.) Polling can only miss a peak
+    /// in the last moments before exit; the huge-body read happens long
+    /// before that.
+    fn wait_with_peak_rss(mut self) -> (Output, u64) {
         let start = Instant::now();
-        let pid = self.pid();
-        let (status, rss) = loop {
-            let mut status = 0;
-            // SAFETY: wait4 on our own child's pid with structs we own.
-            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-            let rc = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
-            if rc == pid {
-                break (status, ru.ru_maxrss as u64 * 1024); // kilobytes on Linux
+        let status_path = format!("/proc/{}/status", self.pid());
+        let mut peak = 0u64;
+        let status = loop {
+            if let Ok(text) = std::fs::read_to_string(&status_path)
+                && let Some(kb) = text
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            {
+                peak = peak.max(kb * 1024);
             }
-            assert!(rc == 0, "wait4 failed");
+            if let Some(s) = self.child.try_wait().expect("wait") {
+                break s;
+            }
             assert!(start.elapsed() < HANG_GUARD, "scimitar did not end (hung)");
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(5));
         };
+        assert!(peak > 0, "never read the child's memory from {status_path}");
         let stdout = self.stdout.join().unwrap_or_default();
         let _ = self.stderr.join();
         let stderr = self.stderr_buf.lock().unwrap().clone();
-        let code = if libc::WIFEXITED(status) {
-            libc::WEXITSTATUS(status)
-        } else {
-            -1
-        };
         (
             Output {
-                code,
+                code: status.code().unwrap_or(-1),
                 stdout,
                 stderr,
             },
-            rss,
+            peak,
         )
     }
 
