@@ -13,6 +13,7 @@ mod concurrency;
 mod config;
 mod external;
 mod idp_suites;
+mod install;
 mod live_console;
 mod no_panic;
 mod oauth;
