@@ -312,3 +312,46 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// Every YAML example in docs/ci.md parses, and a GitHub job that publishes
+/// JUnit annotations asks for `checks: write` (without it the check run is
+/// refused on pull requests).
+#[test]
+fn ci_examples_parse_and_ask_for_the_permissions_they_need() {
+    let doc = std::fs::read_to_string(repo().join("docs/ci.md")).unwrap();
+    let blocks: Vec<&str> = doc
+        .split("```yaml\n")
+        .skip(1)
+        .map(|b| b.split("\n```").next().unwrap())
+        .collect();
+    assert!(blocks.len() >= 3, "{} YAML examples", blocks.len());
+    let mut checked = 0;
+    for b in &blocks {
+        // A fragment (steps only) is indented; whole files start at column 0.
+        if b.starts_with(' ') {
+            continue;
+        }
+        let v: Value = serde_saphyr::from_str(b).unwrap_or_else(|e| panic!("{e}\n{b}"));
+        for (name, job) in v["jobs"].as_object().into_iter().flatten() {
+            let steps = job["steps"].as_array().cloned().unwrap_or_default();
+            let annotates = steps.iter().any(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("mikepenz/action-junit-report"))
+            });
+            if annotates {
+                assert_eq!(job["permissions"]["checks"], "write", "job {name}");
+                checked += 1;
+            }
+            for s in &steps {
+                if s["uses"].as_str().is_some_and(|u| u.contains("/scimitar@")) {
+                    let a = action_yml();
+                    for k in s["with"].as_object().into_iter().flatten().map(|(k, _)| k) {
+                        assert!(a["inputs"].get(k).is_some(), "job {name}: no input {k}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked >= 2, "{checked} jobs with JUnit annotations");
+}
