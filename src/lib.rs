@@ -41,6 +41,7 @@ pub mod embedded;
 pub mod events;
 #[allow(missing_docs)]
 pub mod http;
+pub mod load;
 pub mod profile;
 pub mod record;
 #[allow(missing_docs)]

@@ -29,6 +29,11 @@ pub enum CheckKind {
     MediaType,
     Location,
     Etag,
+    WwwAuthenticate,
+    ReturnedAlways,
+    MetaLocation,
+    ItemsPerPage,
+    NoEmptyStrings,
 }
 
 /// One row of the check table.
@@ -92,17 +97,61 @@ pub const CHECKS: &[CheckDef] = &[
         summary: "an ETag header matching meta.version",
         run: etag,
     },
+    CheckDef {
+        kind: CheckKind::WwwAuthenticate,
+        name: "www-authenticate",
+        rfc: "RFC 7235 §3.1",
+        summary: "a 401 carries a WWW-Authenticate challenge (RFC 6750 §3 for bearer tokens)",
+        run: www_authenticate,
+    },
+    CheckDef {
+        kind: CheckKind::ReturnedAlways,
+        name: "returned-always",
+        rfc: "RFC 7644 §3.4.2.5",
+        summary: "the resource (or each listed one) keeps schemas and id whatever attributes= asked (RFC 7643 §3, §7)",
+        run: |ex| json_or(CheckKind::ReturnedAlways, ex, returned_always),
+    },
+    CheckDef {
+        kind: CheckKind::MetaLocation,
+        name: "meta-location",
+        rfc: "RFC 7643 §3.1",
+        summary: "meta.location is the resource's own URL: .../<endpoint>/<id>",
+        run: |ex| {
+            json_or(CheckKind::MetaLocation, ex, |v| {
+                meta_location(v, &ex.request.url)
+            })
+        },
+    },
+    CheckDef {
+        kind: CheckKind::ItemsPerPage,
+        name: "items-per-page",
+        rfc: "RFC 7644 §3.4.2",
+        summary: "itemsPerPage equals the number of Resources on the page",
+        run: |ex| json_or(CheckKind::ItemsPerPage, ex, items_per_page),
+    },
+    CheckDef {
+        kind: CheckKind::NoEmptyStrings,
+        name: "no-empty-strings",
+        rfc: "RFC 7643 §2.5",
+        summary: "no attribute holds \"\": an unassigned attribute is left out or null",
+        run: |ex| json_or(CheckKind::NoEmptyStrings, ex, no_empty_strings),
+    },
 ];
 
 impl CheckKind {
     /// Every check, in table order.
-    pub const ALL: [CheckKind; 6] = [
+    pub const ALL: [CheckKind; 11] = [
         CheckKind::ScimResource,
         CheckKind::ListResponse,
         CheckKind::ScimError,
         CheckKind::MediaType,
         CheckKind::Location,
         CheckKind::Etag,
+        CheckKind::WwwAuthenticate,
+        CheckKind::ReturnedAlways,
+        CheckKind::MetaLocation,
+        CheckKind::ItemsPerPage,
+        CheckKind::NoEmptyStrings,
     ];
 
     /// This check's row of [`CHECKS`].
@@ -116,6 +165,12 @@ impl CheckKind {
     /// The name suites use.
     pub fn name(self) -> &'static str {
         self.def().name
+    }
+
+    /// Whether the check reads the JSON body (the others read headers only,
+    /// and run on an empty body too).
+    pub fn needs_body(self) -> bool {
+        !matches!(self, CheckKind::WwwAuthenticate)
     }
 
     /// The check with this name.
@@ -396,6 +451,171 @@ fn etag(ex: &Exchange) -> Vec<Problem> {
     }
 }
 
+/// RFC 7235 §3.1: a 401 "MUST send a WWW-Authenticate header field"; a
+/// client learns from it which scheme to use (RFC 6750 §3: `Bearer`).
+fn www_authenticate(ex: &Exchange) -> Vec<Problem> {
+    if ex.response.status != 401 {
+        return vec![];
+    }
+    match ex.response.header("www-authenticate") {
+        Some(v) if !v.trim().is_empty() => vec![],
+        _ => vec![problem(
+            "RFC 7235 §3.1",
+            "401 without a WWW-Authenticate header (e.g. 'WWW-Authenticate: Bearer', RFC 6750 §3)",
+        )],
+    }
+}
+
+/// The resources of a body: the body itself, or the ListResponse's `Resources`.
+fn resources_of(v: &Value) -> Vec<(String, &Value)> {
+    match v.get("Resources").and_then(Value::as_array) {
+        Some(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (format!("Resources[{i}]"), r))
+            .collect(),
+        None => vec![("the resource".to_string(), v)],
+    }
+}
+
+/// `schemas` and `id` are "returned: always" (RFC 7643 §3, §3.1), so
+/// `attributes=` never removes them (RFC 7644 §3.4.2.5).
+fn returned_always(v: &Value) -> Vec<Problem> {
+    let mut out = Vec::new();
+    for (what, r) in resources_of(v) {
+        if r.get("id").is_none_or(Value::is_null) {
+            out.push(problem(
+                "RFC 7643 §3.1",
+                format!("{what} has no 'id', which is returned always whatever attributes= asks"),
+            ));
+        }
+        if schemas_of(r).is_none_or(|s| s.is_empty()) {
+            out.push(problem(
+                "RFC 7643 §3",
+                format!(
+                    "{what} has no 'schemas', which is returned always whatever attributes= asks"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// `meta.location`, when given, is "the URI of the resource being
+/// returned" (RFC 7643 §3.1): an absolute URL ending in `/<endpoint>/<id>`,
+/// the endpoint being the one the request addressed.
+fn meta_location(v: &Value, request_url: &str) -> Vec<Problem> {
+    const RFC: &str = "RFC 7643 §3.1";
+    let endpoint = reqwest::Url::parse(request_url).ok().and_then(|u| {
+        let segs: Vec<String> = u.path_segments()?.map(str::to_string).collect();
+        segs.iter()
+            .find(|s| s.eq_ignore_ascii_case("Users") || s.eq_ignore_ascii_case("Groups"))
+            .cloned()
+    });
+    let mut out = Vec::new();
+    for (what, r) in resources_of(v) {
+        let (Some(loc), Some(id)) = (
+            r.pointer("/meta/location").and_then(Value::as_str),
+            r.get("id").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let Ok(url) = reqwest::Url::parse(loc) else {
+            out.push(problem(
+                RFC,
+                format!("{what}'s meta.location \"{loc}\" is not an absolute URL"),
+            ));
+            continue;
+        };
+        let segs: Vec<String> = url
+            .path_segments()
+            .map(|s| s.filter(|x| !x.is_empty()).map(percent_decode).collect())
+            .unwrap_or_default();
+        let n = segs.len();
+        let ends_with_id = n >= 2 && segs[n - 1] == id;
+        let right_endpoint = match &endpoint {
+            Some(e) => n >= 2 && segs[n - 2].eq_ignore_ascii_case(e),
+            None => true,
+        };
+        if !(ends_with_id && right_endpoint) {
+            out.push(problem(
+                RFC,
+                format!(
+                    "{what}'s meta.location \"{loc}\" is not its own URL (…/{}/{id})",
+                    endpoint.as_deref().unwrap_or("<endpoint>")
+                ),
+            ));
+        }
+    }
+    out
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(h) = s.get(i + 1..i + 3)
+            && let Ok(x) = u8::from_str_radix(h, 16)
+        {
+            out.push(x);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// RFC 7644 §3.4.2: itemsPerPage is "the number of resources returned in a
+/// list response page". Microsoft's examples give the page size instead,
+/// so suites ask for this one as advisory.
+fn items_per_page(v: &Value) -> Vec<Problem> {
+    let (Some(ipp), Some(n)) = (
+        v.get("itemsPerPage").and_then(Value::as_u64),
+        v.get("Resources").and_then(Value::as_array).map(Vec::len),
+    ) else {
+        return vec![];
+    };
+    if ipp == n as u64 {
+        vec![]
+    } else {
+        vec![problem(
+            "RFC 7644 §3.4.2",
+            format!("itemsPerPage is {ipp} but the page holds {n} Resources"),
+        )]
+    }
+}
+
+/// RFC 7643 §2.5: an unassigned attribute is absent or null; `""` is a
+/// value the client never sent (IdPs then "correct" it on every cycle).
+fn no_empty_strings(v: &Value) -> Vec<Problem> {
+    fn walk(v: &Value, at: &str, out: &mut Vec<Problem>) {
+        match v {
+            Value::String(s) if s.is_empty() => out.push(problem(
+                "RFC 7643 §2.5",
+                format!("{at} is \"\"; an unassigned attribute is left out or null"),
+            )),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    walk(x, &format!("{at}.{k}"), out);
+                }
+            }
+            Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    walk(x, &format!("{at}[{i}]"), out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, "$", &mut out);
+    out
+}
+
 #[cfg(test)]
 mod table_tests {
     use super::*;
@@ -464,6 +684,33 @@ mod tests {
             "'status' is \"404\" but the HTTP status is 400"
         );
         assert_eq!(scim_error(&json!({"status": "404"}), 404).len(), 1);
+    }
+
+    #[test]
+    fn new_checks_fail_on_their_fault_and_pass_the_legal_variant() {
+        let user = json!({"schemas": [urn::USER], "id": "a b",
+            "meta": {"location": "https://x.example/scim/v2/Users/a%20b"}});
+        assert!(returned_always(&user).is_empty());
+        assert_eq!(returned_always(&json!({"userName": "x"})).len(), 2);
+        let list = json!({"Resources": [{"id": "1"}]});
+        assert_eq!(returned_always(&list).len(), 1);
+        assert!(meta_location(&user, "http://h/scim/v2/Users/a%20b?attributes=id").is_empty());
+        assert!(meta_location(&user, "http://h/scim/v2/Users").is_empty());
+        assert_eq!(meta_location(&user, "http://h/scim/v2/Groups/x").len(), 1);
+        let wrong = json!({"id": "1", "meta": {"location": "https://x/scim/v2/Users"}});
+        assert_eq!(meta_location(&wrong, "http://h/scim/v2/Users").len(), 1);
+        let relative = json!({"id": "1", "meta": {"location": "/Users/1"}});
+        assert_eq!(meta_location(&relative, "http://h/Users/1").len(), 1);
+        assert!(items_per_page(&json!({"itemsPerPage": 1, "Resources": [{}]})).is_empty());
+        assert_eq!(
+            items_per_page(&json!({"itemsPerPage": 20, "Resources": []})).len(),
+            1
+        );
+        assert!(no_empty_strings(&json!({"externalId": null, "emails": []})).is_empty());
+        assert_eq!(
+            no_empty_strings(&json!({"externalId": ""}))[0].message,
+            "$.externalId is \"\"; an unassigned attribute is left out or null"
+        );
     }
 
     #[test]

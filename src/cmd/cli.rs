@@ -50,6 +50,9 @@ pub enum Command {
     Snapshots(super::snapshot_args::SnapshotsArgs),
     /// Remove Users and Groups left behind by crashed runs (names starting with the run prefix).
     Cleanup(Box<CleanupArgs>),
+    /// Entra-style initial sync at scale: latency, throttling, the gallery's 25 requests/s.
+    #[command(after_help = super::load::LOAD_EXAMPLES)]
+    Load(Box<super::load::LoadArgs>),
     /// Record real IdP traffic (or convert a HAR file) into a replayable suite.
     Record(Box<super::record::RecordArgs>),
     /// Certification pre-check (Entra app gallery, Okta OIN): an evidence bundle for a reviewer.

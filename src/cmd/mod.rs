@@ -9,6 +9,7 @@ pub mod config_args;
 pub mod conn;
 pub mod console;
 pub mod list;
+pub mod load;
 pub mod record;
 pub mod run;
 pub mod schema_suite;
@@ -67,6 +68,7 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Cmd
         Command::Serve(args) => serve::command(args, rt),
         Command::Snapshots(args) => Ok(snapshots::command(args)?),
         Command::Cleanup(args) => cleanup::command(args, rt),
+        Command::Load(args) => load::command(args, rt),
         Command::Record(args) => record::command(args, rt),
         Command::Certify(args) => certify::command(args, rt),
         Command::SchemaSuite(args) => schema_suite::command(args, rt),

@@ -34,6 +34,12 @@ pub struct HttpConfig {
     pub insecure: bool,
     /// PEM file with the client certificate chain and its key (mTLS).
     pub client_identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// After one timeout, fail every later request at once (a conformance
+    /// run); `load` turns this off and counts each timeout instead.
+    pub down_after_timeout: bool,
+    /// Idle connections kept per host: at least the requests in flight, so
+    /// a busy client does not reconnect.
+    pub max_idle_per_host: usize,
 }
 
 // By hand: header values may be credentials.
@@ -76,6 +82,8 @@ impl HttpConfig {
             cacert: None,
             insecure: false,
             client_identity: None,
+            down_after_timeout: true,
+            max_idle_per_host: 32,
         }
     }
 }
@@ -284,7 +292,7 @@ impl Client {
             .connect_timeout(config.connect_timeout)
             // A conformance check must see redirects, not follow them.
             .redirect(reqwest::redirect::Policy::none())
-            .pool_max_idle_per_host(32);
+            .pool_max_idle_per_host(config.max_idle_per_host);
         if let Some(ca) = &config.cacert {
             let pem = std::fs::read(ca)
                 .map_err(|e| HttpError::Setup(format!("--cacert {}: {e}", ca.display())))?;
@@ -419,6 +427,16 @@ impl Client {
     /// Sends a request (retrying on 429 as the server asks, within limits)
     /// and records the exchange.
     pub async fn send(&self, req: &Request) -> Result<Exchange, HttpError> {
+        self.send_with(req, true).await
+    }
+
+    /// Sends a request once: a 429 comes back as an ordinary exchange, for
+    /// callers that pace retries themselves (`load` pauses every worker).
+    pub async fn send_once(&self, req: &Request) -> Result<Exchange, HttpError> {
+        self.send_with(req, false).await
+    }
+
+    async fn send_with(&self, req: &Request, retry_429: bool) -> Result<Exchange, HttpError> {
         if let Some(why) = self.down.lock().map(|d| d.clone()).unwrap_or_default() {
             return Err(HttpError::TargetDown(why));
         }
@@ -489,7 +507,7 @@ impl Client {
                 );
                 continue;
             }
-            if status == 429 {
+            if status == 429 && retry_429 {
                 let done = retries.len() as u32;
                 if done >= self.config.max_retries {
                     return Err(HttpError::RateLimited { retries: done });
@@ -572,7 +590,9 @@ impl Client {
         let url_s = self.secrets.redact(url.as_str());
         let reason = self.secrets.redact(&reason(&e));
         if e.is_timeout() {
-            if let Ok(mut d) = self.down.lock() {
+            if let Ok(mut d) = self.down.lock()
+                && self.config.down_after_timeout
+            {
                 d.get_or_insert_with(|| {
                     format!("{url_s} timed out after {}", secs(self.config.timeout))
                 });
@@ -704,7 +724,12 @@ fn secs(d: Duration) -> String {
 
 /// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3).
 pub fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    let v = h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    retry_after_value(h.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?)
+}
+
+/// A `Retry-After` value: seconds or an HTTP date.
+pub fn retry_after_value(v: &str) -> Option<Duration> {
+    let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }

@@ -1,10 +1,11 @@
 //! Discovery: what the server says it supports, read once per run from
-//! `/ServiceProviderConfig` and `/ResourceTypes`.
+//! `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`.
 
 use serde_json::Value;
 
 use crate::http::{Client, HttpError, Request};
 use crate::results::SkipReason;
+use crate::scim::declared::Declared;
 use crate::suite::Capability;
 
 /// What the server says it supports; `None` where it did not say.
@@ -13,6 +14,9 @@ pub struct Capabilities {
     values: Vec<(Capability, Option<bool>)>,
     /// Why discovery learned nothing, if it did not.
     pub note: Option<String>,
+    /// The resource types and schemas the server declares in `/Schemas`
+    /// and `/ResourceTypes`; RFC 7643's when it publishes no `/Schemas`.
+    pub declared: Declared,
 }
 
 impl Capabilities {
@@ -82,6 +86,24 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
     let rt = client
         .send(&Request::new(reqwest::Method::GET, "/ResourceTypes"))
         .await?;
+    // /Schemas is optional (RFC 7644 §4): a server that cannot answer it is
+    // judged by RFC 7643's schemas, and the run goes on.
+    let schemas = client
+        .send(&Request::new(reqwest::Method::GET, "/Schemas"))
+        .await
+        .ok();
+    if let Some(schemas) = &schemas
+        && let (Some(v), 200) = (&schemas.response.json, schemas.response.status)
+        && let Some(d) = Declared::from_server(
+            v,
+            rt.response
+                .json
+                .as_ref()
+                .filter(|_| rt.response.status == 200),
+        )
+    {
+        caps.declared = d;
+    }
     if let (Some(v), 200) = (&rt.response.json, rt.response.status) {
         let types: Vec<&Value> = match v.get("Resources") {
             Some(Value::Array(a)) => a.iter().collect(),

@@ -406,9 +406,13 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         let reason = skip
             .clone()
             .or_else(|| blocked(suite, step, &vars, &ended, sel, &ctx.excluded));
+        let scope = StepScope {
+            declared: &ctx.caps.declared,
+            idp: &suite.idp,
+        };
         let mut r = match reason {
             Some(reason) => skipped(step, reason),
-            None => run_step(step, client, &mut vars, &mut created, opts).await,
+            None => run_step(step, client, &mut vars, &mut created, opts, scope).await,
         };
         r.selected = is_sel;
         // A snapshot difference fails the step but does not stop the suite:
@@ -576,12 +580,21 @@ fn build_request(r: &RequestSpec, vars: &Vars) -> Result<Request, String> {
     })
 }
 
+/// What a step is judged by besides its expectation: the server's
+/// declarations and the suite's client dialect.
+#[derive(Clone, Copy)]
+struct StepScope<'a> {
+    declared: &'a crate::scim::declared::Declared,
+    idp: &'a str,
+}
+
 async fn run_step(
     step: &Step,
     client: &Client,
     vars: &mut Vars,
     created: &mut Vec<String>,
     opts: &RunOptions,
+    scope: StepScope<'_>,
 ) -> StepResult {
     let started = Instant::now();
     let mut r = skipped(step, SkipReason::Interrupted);
@@ -631,7 +644,14 @@ async fn run_step(
         }
     };
     track(&req, &ex, client, created);
-    let mut findings = assert::evaluate(&step.expect, &ex, vars);
+    let judging = assert::Judging::new(
+        scope.declared,
+        scope.idp,
+        &req.path,
+        &req.query,
+        req.body.as_ref(),
+    );
+    let mut findings = assert::judge(&step.expect, &ex, vars, &judging);
     let follow_on = root_cause_first(&step.expect, &ex, &mut findings);
     let status_class_wrong = follow_on.is_some();
     r.follow_on = follow_on.unwrap_or_default();
@@ -783,8 +803,7 @@ fn capture(source: &CaptureSource, ex: &Exchange) -> Result<Value, String> {
                 .json
                 .as_ref()
                 .ok_or_else(|| format!("cannot read {path}: no JSON body"))?;
-            let q = serde_json_path::JsonPath::parse(path).map_err(|e| e.to_string())?;
-            assert::select(&q, body)
+            assert::select_ci(path, body)?
                 .ok_or_else(|| format!("{path} matched nothing in the response"))
         }
     }

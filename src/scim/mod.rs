@@ -16,9 +16,12 @@
 //! - `coerce`: IdP values into schema types, resource validation (schema,
 //!   ci, error).
 //! - `patch`: PATCH application (all of the above).
+//! - `declared`: what a server declares in `/Schemas` and `/ResourceTypes`,
+//!   or RFC 7643's definitions (schema, urn).
 
 pub mod ci;
 pub mod coerce;
+pub mod declared;
 pub mod error;
 pub mod eval;
 pub mod patch;

@@ -126,8 +126,37 @@ impl ListQuery {
             .as_deref()
             .map(|f| scim_glue::parse_filter(f, kinds))
             .transpose()?;
+        if filter.is_none() && self.sort_by.is_none() {
+            // Nothing to test or sort: render only the page, so paging
+            // through a large store costs a page per request, not the store.
+            let (skip, take) = (self.start_index - 1, self.count.unwrap_or(MAX_RESULTS));
+            let (total, page) = match kinds {
+                [kind] => store.page(*kind, skip, take),
+                _ => {
+                    let all = store.all(kinds);
+                    let total = all.len();
+                    (total, all.into_iter().skip(skip).take(take).collect())
+                }
+            };
+            let resources: Vec<Value> = page
+                .into_iter()
+                .map(|(id, stored)| {
+                    let r = store.render(id, stored, base);
+                    let mut body = r.body;
+                    self.projection.apply(r.kind, &mut body);
+                    body
+                })
+                .collect();
+            return Ok(list_response(total, self.start_index, resources));
+        }
+        let candidates = match &filter {
+            Some(f) => store
+                .candidates(kinds, f)
+                .unwrap_or_else(|| store.all(kinds)),
+            None => store.all(kinds),
+        };
         let mut matched = Vec::new();
-        for (id, stored) in store.all(kinds) {
+        for (id, stored) in candidates {
             let rendered = store.render(id, stored, base);
             let keep = match &filter {
                 Some(f) => scim_glue::filter_matches(f, &rendered.body, rendered.kind),
@@ -172,12 +201,16 @@ impl ListQuery {
                 body
             })
             .collect();
-        Ok(json!({
-            "schemas": [urn::LIST_RESPONSE],
-            "totalResults": total,
-            "startIndex": self.start_index,
-            "itemsPerPage": resources.len(),
-            "Resources": resources,
-        }))
+        Ok(list_response(total, self.start_index, resources))
     }
+}
+
+fn list_response(total: usize, start_index: usize, resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": [urn::LIST_RESPONSE],
+        "totalResults": total,
+        "startIndex": start_index,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
 }

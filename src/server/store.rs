@@ -3,8 +3,15 @@
 //!
 //! Every operation here is synchronous and runs under one lock held by the
 //! caller, so a uniqueness check and the insert that follows it are atomic.
+//!
+//! Indexes keep a large store (100,000 users) fast without changing what any
+//! operation answers: creation order per kind (listing and paging walk only
+//! that kind), the values of `userName` and a group's `displayName`
+//! (uniqueness checks and the `eq` filters Entra matches with look up instead
+//! of scanning), and member → groups (a user's `groups` and the groups
+//! touched by a change).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
@@ -13,6 +20,7 @@ use time::format_description::well_known::Rfc3339;
 pub(crate) use crate::scim::attr::get_ci;
 use crate::scim::attr::remove_ci;
 use crate::scim::error::{ScimError, ScimType};
+use crate::scim::filter::{CompareOp, Filter};
 use crate::scim::schema::{self, AttrType, Attribute, Mutability, Returned, Uniqueness};
 use crate::scim::urn;
 
@@ -92,6 +100,15 @@ pub(crate) struct Rendered {
 #[derive(Debug, Default)]
 pub(crate) struct Store {
     resources: HashMap<String, Stored>,
+    /// Per kind, seq → id: creation order without a sort or a scan of the
+    /// other kind.
+    order: HashMap<Kind, BTreeMap<u64, String>>,
+    /// (kind, attribute, lowercased value) → ids, for the attributes
+    /// [`is_indexed`] names. Lowercase keys find every case-insensitive
+    /// match; callers still compare the stored value.
+    by_value: HashMap<(Kind, &'static str, String), HashSet<String>>,
+    /// Member id → the groups listing it directly.
+    member_of: HashMap<String, HashSet<String>>,
     next_seq: u64,
     next_version: u64,
 }
@@ -149,14 +166,109 @@ impl Store {
 
     /// Every resource of the given kinds, in creation order.
     pub(crate) fn all(&self, kinds: &[Kind]) -> Vec<(&str, &Stored)> {
-        let mut all: Vec<(&str, &Stored)> = self
-            .resources
-            .iter()
-            .filter(|(_, s)| kinds.contains(&s.kind))
-            .map(|(id, s)| (id.as_str(), s))
-            .collect();
-        all.sort_by_key(|(_, s)| s.seq);
+        let mut all: Vec<(&str, &Stored)> = Vec::new();
+        for kind in Kind::ALL.iter().filter(|k| kinds.contains(k)) {
+            let ids = self.order.get(kind).into_iter().flat_map(|o| o.values());
+            all.extend(ids.filter_map(|id| Some((id.as_str(), self.resources.get(id)?))));
+        }
+        if kinds.len() > 1 {
+            all.sort_by_key(|(_, s)| s.seq);
+        }
         all
+    }
+
+    /// One page of `kind` in creation order (`skip` from the start, at most
+    /// `take`) and how many there are: walks the order index only, so a page
+    /// deep into 100,000 users costs no hashing or rendering of the others.
+    pub(crate) fn page(
+        &self,
+        kind: Kind,
+        skip: usize,
+        take: usize,
+    ) -> (usize, Vec<(&str, &Stored)>) {
+        let Some(order) = self.order.get(&kind) else {
+            return (0, Vec::new());
+        };
+        let page = order
+            .values()
+            .skip(skip)
+            .take(take)
+            .filter_map(|id| Some((id.as_str(), self.resources.get(id)?)))
+            .collect();
+        (order.len(), page)
+    }
+
+    /// The resources of `kinds` that can match `filter`, in creation order,
+    /// when an index narrows them down: a `userName eq "…"` or group
+    /// `displayName eq "…"` comparison (alone or in an `and`). `None` means every resource must be tested. The
+    /// caller still evaluates the filter on each candidate.
+    pub(crate) fn candidates(
+        &self,
+        kinds: &[Kind],
+        filter: &Filter,
+    ) -> Option<Vec<(&str, &Stored)>> {
+        let mut found = Vec::new();
+        for kind in kinds {
+            let attr = indexed_eq(*kind, filter)?;
+            found.extend(self.lookup(*kind, attr.0, attr.1));
+        }
+        found.sort_by_key(|(_, s)| s.seq);
+        Some(found)
+    }
+
+    /// The resources of `kind` whose indexed attribute `attr` equals
+    /// `value` ignoring case.
+    fn lookup(&self, kind: Kind, attr: &'static str, value: &str) -> Vec<(&str, &Stored)> {
+        self.by_value
+            .get(&(kind, attr, value.to_lowercase()))
+            .into_iter()
+            .flatten()
+            .filter_map(|id| Some((id.as_str(), self.resources.get(id)?)))
+            .collect()
+    }
+
+    /// Adds a resource to the indexes.
+    fn index(&mut self, id: &str, stored: &Stored) {
+        self.order
+            .entry(stored.kind)
+            .or_default()
+            .insert(stored.seq, id.to_string());
+        for (attr, value) in indexed_values(stored.kind, &stored.data) {
+            self.by_value
+                .entry((stored.kind, attr, value))
+                .or_default()
+                .insert(id.to_string());
+        }
+        for member in member_ids(&stored.data) {
+            self.member_of
+                .entry(member)
+                .or_default()
+                .insert(id.to_string());
+        }
+    }
+
+    /// Removes a resource from the indexes (its data as indexed).
+    fn unindex(&mut self, id: &str, stored: &Stored) {
+        if let Some(order) = self.order.get_mut(&stored.kind) {
+            order.remove(&stored.seq);
+        }
+        for (attr, value) in indexed_values(stored.kind, &stored.data) {
+            let key = (stored.kind, attr, value);
+            if let Some(ids) = self.by_value.get_mut(&key) {
+                ids.remove(id);
+                if ids.is_empty() {
+                    self.by_value.remove(&key);
+                }
+            }
+        }
+        for member in member_ids(&stored.data) {
+            if let Some(groups) = self.member_of.get_mut(&member) {
+                groups.remove(id);
+                if groups.is_empty() {
+                    self.member_of.remove(&member);
+                }
+            }
+        }
     }
 
     fn bump_version(&mut self) -> u64 {
@@ -185,6 +297,7 @@ impl Store {
             version,
         };
         let members = member_ids(&stored.data);
+        self.index(&id, &stored);
         self.resources.insert(id.clone(), stored);
         // New members gain this group in their `groups`.
         self.touch(members);
@@ -247,6 +360,7 @@ impl Store {
         let removed = self.resources.remove(id);
         // Former members of a deleted group lose it from their `groups`.
         if let Some(removed) = removed {
+            self.unindex(id, &removed);
             self.touch(member_ids(&removed.data));
         }
         // A deleted resource leaves every group it was a member of.
@@ -260,6 +374,7 @@ impl Store {
                 members.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
             }
         }
+        self.member_of.remove(id);
         self.touch(containing);
         Ok(())
     }
@@ -270,9 +385,12 @@ impl Store {
     /// (their members' `display`).
     fn commit(&mut self, id: &str, data: Map<String, Value>) {
         let mut related = member_ids(&data);
-        if let Some(stored) = self.resources.get_mut(id) {
+        if let Some(mut stored) = self.resources.remove(id) {
             related.extend(member_ids(&stored.data));
+            self.unindex(id, &stored);
             stored.data = data;
+            self.index(id, &stored);
+            self.resources.insert(id.to_string(), stored);
         }
         related.extend(self.groups_containing(id));
         related.push(id.to_string());
@@ -296,10 +414,16 @@ impl Store {
 
     /// The ids of the groups that list `id` as a direct member.
     fn groups_containing(&self, id: &str) -> Vec<String> {
-        self.resources
-            .iter()
-            .filter(|(_, s)| s.kind == Kind::Group && member_ids(&s.data).iter().any(|m| m == id))
-            .map(|(gid, _)| gid.clone())
+        self.member_of
+            .get(id)
+            .into_iter()
+            .flatten()
+            .filter(|gid| {
+                self.resources
+                    .get(*gid)
+                    .is_some_and(|g| g.kind == Kind::Group)
+            })
+            .cloned()
             .collect()
     }
 
@@ -332,18 +456,17 @@ impl Store {
         obj.insert("id".into(), json!(id));
         match kind {
             Kind::User => {
-                let groups: Vec<Value> = self
-                    .all(&[Kind::Group])
+                let mut containing: Vec<(&str, &Stored)> = self
+                    .member_of
+                    .get(id)
                     .into_iter()
-                    .filter(|(_, g)| {
-                        g.data
-                            .get("members")
-                            .and_then(Value::as_array)
-                            .is_some_and(|ms| {
-                                ms.iter()
-                                    .any(|m| m.get("value").and_then(Value::as_str) == Some(id))
-                            })
-                    })
+                    .flatten()
+                    .filter_map(|gid| Some((gid.as_str(), self.resources.get(gid)?)))
+                    .filter(|(_, g)| g.kind == Kind::Group)
+                    .collect();
+                containing.sort_by_key(|(_, g)| g.seq);
+                let groups: Vec<Value> = containing
+                    .into_iter()
                     .map(|(gid, g)| {
                         json!({
                             "value": gid,
@@ -527,9 +650,13 @@ impl Store {
                     other.to_lowercase() == mine.to_lowercase()
                 }
             };
-            let taken = self.resources.iter().any(|(id, s)| {
-                s.kind == kind
-                    && Some(id.as_str()) != self_id
+            let candidates: Vec<(&str, &Stored)> = if is_indexed(kind, attr) {
+                self.lookup(kind, attr.name, mine)
+            } else {
+                self.all(&[kind])
+            };
+            let taken = candidates.iter().any(|(id, s)| {
+                Some(*id) != self_id
                     && s.data
                         .get(attr.name)
                         .and_then(Value::as_str)
@@ -598,6 +725,49 @@ impl Store {
     }
 }
 
+/// Whether the store indexes a core attribute's values: the `uniqueness:
+/// server` strings (`userName`) and a group's `displayName`, the attributes
+/// Entra matches users and groups by.
+fn is_indexed(kind: Kind, a: &Attribute) -> bool {
+    a.ty == AttrType::String
+        && (a.uniqueness == Uniqueness::Server || (kind == Kind::Group && a.name == "displayName"))
+}
+
+/// The indexed attributes of `kind` that `data` sets, as (name, lowercased
+/// value): the keys of `Store::by_value`.
+fn indexed_values(kind: Kind, data: &Map<String, Value>) -> Vec<(&'static str, String)> {
+    scim_glue::schema(kind)
+        .core
+        .attributes
+        .iter()
+        .filter(|a| is_indexed(kind, a))
+        .filter_map(|a| Some((a.name, data.get(a.name)?.as_str()?.to_lowercase())))
+        .collect()
+}
+
+/// The indexed attribute and value a filter requires equality with, if any:
+/// `userName eq "x"` or `displayName eq "x"` (with or without the core
+/// schema URN), alone or as one term of an `and`. Any resource the filter matches has that value, ignoring
+/// case (the index's lowercase key), so the index finds a superset.
+fn indexed_eq(kind: Kind, filter: &Filter) -> Option<(&'static str, &str)> {
+    match filter {
+        Filter::And(parts) => parts.iter().find_map(|p| indexed_eq(kind, p)),
+        Filter::Compare(path, CompareOp::Eq, Value::String(v)) => {
+            let urn_ok = path
+                .urn
+                .as_deref()
+                .is_none_or(|u| u.eq_ignore_ascii_case(kind.core_schema()));
+            let attr = scim_glue::schema(kind)
+                .core
+                .attributes
+                .iter()
+                .find(|a| is_indexed(kind, a) && path.is(a.name))?;
+            urn_ok.then_some((attr.name, v.as_str()))
+        }
+        _ => None,
+    }
+}
+
 /// The member ids a group's stored data lists (none for users).
 fn member_ids(data: &Map<String, Value>) -> Vec<String> {
     data.get("members")
@@ -659,6 +829,96 @@ mod tests {
         assert!(etag_matches("W/\"1\", W/\"3\"", "W/\"3\""));
         assert!(etag_matches("*", "W/\"3\""));
         assert!(!etag_matches("W/\"4\"", "W/\"3\""));
+    }
+
+    fn user(name: &str) -> Value {
+        json!({"schemas": [urn::USER], "userName": name})
+    }
+
+    fn names(found: Option<Vec<(&str, &Stored)>>) -> Vec<String> {
+        found
+            .unwrap_or_default()
+            .iter()
+            .map(|(_, s)| s.data["userName"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_user_name_index_follows_creates_renames_and_deletes() {
+        let mut store = Store::default();
+        let base = "http://h/scim/v2";
+        let a = store.create(Kind::User, user("Ann"), base).unwrap();
+        let a_id = a.body["id"].as_str().unwrap().to_string();
+        store.create(Kind::User, user("bob"), base).unwrap();
+        let eq = |v: &str| crate::scim::filter::parse(&format!("userName eq \"{v}\"")).unwrap();
+        assert_eq!(names(store.candidates(&[Kind::User], &eq("ANN"))), ["Ann"]);
+        // Taken case-insensitively, through the index.
+        let err = store.create(Kind::User, user("aNN"), base).unwrap_err();
+        assert_eq!(err.status, 409);
+        let rename =
+            json!({"Operations": [{"op": "replace", "path": "userName", "value": "carol"}]});
+        store.patch(Kind::User, &a_id, &rename, None, base).unwrap();
+        assert!(names(store.candidates(&[Kind::User], &eq("ann"))).is_empty());
+        assert_eq!(
+            names(store.candidates(&[Kind::User], &eq("Carol"))),
+            ["carol"]
+        );
+        // The old name is free again, the new one is not.
+        store.create(Kind::User, user("ann"), base).unwrap();
+        assert_eq!(
+            store
+                .create(Kind::User, user("CAROL"), base)
+                .unwrap_err()
+                .status,
+            409
+        );
+        store.delete(Kind::User, &a_id, None).unwrap();
+        assert!(names(store.candidates(&[Kind::User], &eq("carol"))).is_empty());
+        // Filters the index cannot answer scan, in creation order.
+        let sw = crate::scim::filter::parse("userName sw \"a\"").unwrap();
+        assert!(store.candidates(&[Kind::User], &sw).is_none());
+        // Group displayName is indexed too (not unique: both come back).
+        let group = |n: &str| json!({"schemas": [urn::GROUP], "displayName": n});
+        store.create(Kind::Group, group("Sales"), base).unwrap();
+        store.create(Kind::Group, group("SALES"), base).unwrap();
+        let dn = crate::scim::filter::parse("displayName eq \"sales\"").unwrap();
+        let found = store.candidates(&[Kind::Group], &dn).unwrap();
+        assert_eq!(found.len(), 2);
+        let all: Vec<_> = store
+            .all(&[Kind::User])
+            .iter()
+            .map(|(_, s)| s.data["userName"].clone())
+            .collect();
+        assert_eq!(all, [json!("bob"), json!("ann")]);
+    }
+
+    #[test]
+    fn the_member_index_follows_group_changes_and_deletes() {
+        let mut store = Store::default();
+        let base = "http://h/scim/v2";
+        let u = store.create(Kind::User, user("u"), base).unwrap();
+        let uid = u.body["id"].as_str().unwrap().to_string();
+        let group = |name: &str| json!({"schemas": [urn::GROUP], "displayName": name, "members": [{"value": uid}]});
+        let g1 = store.create(Kind::Group, group("g1"), base).unwrap();
+        let g2 = store.create(Kind::Group, group("g2"), base).unwrap();
+        let groups = |store: &Store| {
+            let r = store.render_id(Kind::User, &uid, base).unwrap();
+            r.body["groups"]
+                .as_array()
+                .map(|g| g.iter().map(|x| x["display"].clone()).collect::<Vec<_>>())
+        };
+        assert_eq!(groups(&store), Some(vec![json!("g1"), json!("g2")]));
+        let g1_id = g1.body["id"].as_str().unwrap();
+        let drop_all = json!({"Operations": [{"op": "remove", "path": "members"}]});
+        store
+            .patch(Kind::Group, g1_id, &drop_all, None, base)
+            .unwrap();
+        assert_eq!(groups(&store), Some(vec![json!("g2")]));
+        store.delete(Kind::User, &uid, None).unwrap();
+        let g2_id = g2.body["id"].as_str().unwrap();
+        let g2 = store.render_id(Kind::Group, g2_id, base).unwrap();
+        assert_eq!(g2.body["members"], json!([]));
+        assert!(store.member_of.is_empty(), "{:?}", store.member_of);
     }
 
     #[test]

@@ -29,6 +29,29 @@ const WORDS: [&str; 16] = [
     "le",
 ];
 
+/// How values are compared, by RFC 7643's rules: the caller knows the
+/// attribute's definition and whether the request asked for an order.
+#[derive(Default, Clone, Copy)]
+pub struct Compare<'a> {
+    /// Applied to both sides before comparing (e.g. lower-casing the values
+    /// of `caseExact: false` attributes, RFC 7643 §2.2).
+    pub normalize: Option<&'a dyn Fn(&Value) -> Value>,
+    /// Regular expressions ignore case (a `caseExact: false` string).
+    pub fold_case: bool,
+    /// Lists compare in order: only when the request sent `sortBy` (RFC 7644
+    /// §3.4.2.3); otherwise multi-valued attributes are sets (RFC 7643 §2.4).
+    pub ordered: bool,
+}
+
+impl Compare<'_> {
+    fn norm(&self, v: Value) -> Value {
+        match self.normalize {
+            Some(f) => f(&v),
+            None => v,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Predicate {
     pub ops: Vec<Op>,
@@ -214,20 +237,40 @@ impl Predicate {
     }
 
     /// Checks `actual` (`None`: not there). `Err` says what was wrong.
+    /// Lists compare as sets.
     pub fn eval(&self, actual: Option<&Value>, vars: &Vars) -> Result<(), String> {
+        self.eval_with(actual, vars, &Compare::default())
+    }
+
+    /// [`Predicate::eval`] with the attribute's comparison rules.
+    pub fn eval_with(
+        &self,
+        actual: Option<&Value>,
+        vars: &Vars,
+        cmp: &Compare,
+    ) -> Result<(), String> {
         // SCIM treats null as unassigned (RFC 7643 §2.5).
         let actual = actual.filter(|v| !v.is_null());
         if actual.is_none() && self.if_present {
             return Ok(());
         }
+        let normalized = actual.map(|v| cmp.norm(v.clone()));
         for op in &self.ops {
-            self.eval_op(op, actual, vars)?;
+            self.eval_op(op, actual, normalized.as_ref(), vars, cmp)?;
         }
         Ok(())
     }
 
-    fn eval_op(&self, op: &Op, actual: Option<&Value>, vars: &Vars) -> Result<(), String> {
+    fn eval_op(
+        &self,
+        op: &Op,
+        shown: Option<&Value>,
+        actual: Option<&Value>,
+        vars: &Vars,
+        cmp: &Compare,
+    ) -> Result<(), String> {
         let render = |v: &Value| vars.render_value(v).map_err(|e| e.to_string());
+        let want = |v: &Value| render(v).map(|w| cmp.norm(w));
         if let Op::Unassigned(want) = op {
             let unassigned = match actual {
                 None => true,
@@ -238,29 +281,41 @@ impl Predicate {
             return match (want, unassigned) {
                 (true, false) => Err(format!(
                     "expected it unassigned, got {}",
-                    short(actual.unwrap_or(&Value::Null))
+                    short(shown.unwrap_or(&Value::Null))
                 )),
                 (false, true) => Err("expected a value, but it is unassigned".into()),
                 _ => Ok(()),
             };
         }
         if let Op::NotEquals(v) = op {
-            let want = render(v)?;
+            let not_this = want(v)?;
             return match actual {
-                Some(a) if equal(a, &want, self.ignore_case) => {
-                    Err(format!("expected anything but {}, got it", short(&want)))
-                }
+                Some(a) if equal(a, &not_this, self.ignore_case) => Err(format!(
+                    "expected anything but {}, got it",
+                    short(&not_this)
+                )),
                 _ => Ok(()),
             };
         }
         if let Op::Exists(want) = op {
             return match (want, actual) {
                 (true, None) => Err("expected it to exist, but it is absent".into()),
-                (false, Some(v)) => Err(format!("expected it to be absent, got {}", short(v))),
+                // An empty list is unassigned too (RFC 7643 §2.5).
+                (false, Some(Value::Array(a))) if a.is_empty() => Ok(()),
+                (false, Some(_)) => Err(format!(
+                    "expected it to be absent, got {}",
+                    short(shown.unwrap_or(&Value::Null))
+                )),
                 _ => Ok(()),
             };
         }
         let Some(actual) = actual else {
+            // Unassigned, null and [] are one state (RFC 7643 §2.5).
+            match op {
+                Op::Equals(v) | Op::Like(v) if unassigned(&render(v)?) => return Ok(()),
+                Op::Count(0) => return Ok(()),
+                _ => {}
+            }
             let wanted = match op {
                 Op::Equals(v) | Op::Like(v) => short(&render(v)?).to_string(),
                 Op::Contains(v) => format!("something containing {}", short(&render(v)?)),
@@ -269,21 +324,31 @@ impl Predicate {
             return Err(format!("expected {wanted}, but it is absent"));
         };
         let ic = self.ignore_case;
+        let ord = cmp.ordered;
+        let shown = shown.unwrap_or(actual);
         match op {
             Op::Equals(v) => {
-                let want = render(v)?;
-                if !equal(actual, &want, ic) {
-                    return Err(format!("expected {}, got {}", short(&want), short(actual)));
+                let want = want(v)?;
+                if !(equal_in(actual, &want, ic, ord) || both_unassigned(actual, &want)) {
+                    return Err(format!(
+                        "expected {}, got {}",
+                        short(&render(v)?),
+                        short(shown)
+                    ));
                 }
             }
             Op::Like(v) => {
-                let want = render(v)?;
-                if !like(actual, &want, ic) {
-                    return Err(format!("expected {}, got {}", short(&want), short(actual)));
+                let want = want(v)?;
+                if !(like_in(actual, &want, ic, ord) || both_unassigned(actual, &want)) {
+                    return Err(format!(
+                        "expected {}, got {}",
+                        short(&render(v)?),
+                        short(shown)
+                    ));
                 }
             }
             Op::Contains(v) => {
-                let want = render(v)?;
+                let want = want(v)?;
                 let ok = match (actual, &want) {
                     (Value::String(a), Value::String(w)) => {
                         if ic {
@@ -292,33 +357,30 @@ impl Predicate {
                             a.contains(w.as_str())
                         }
                     }
-                    (Value::Array(items), w) => items.iter().any(|i| like(i, w, ic)),
-                    (Value::Object(_), w @ Value::Object(_)) => like(actual, w, ic),
+                    (Value::Array(items), w) => items.iter().any(|i| like_in(i, w, ic, ord)),
+                    (Value::Object(_), w @ Value::Object(_)) => like_in(actual, w, ic, ord),
                     _ => false,
                 };
                 if !ok {
                     return Err(format!(
                         "expected something containing {}, got {}",
-                        short(&want),
-                        short(actual)
+                        short(&render(v)?),
+                        short(shown)
                     ));
                 }
             }
             Op::Matches(re) => {
                 let re = vars.render_text(re).map_err(|e| e.to_string())?;
                 let re = regex::RegexBuilder::new(&re)
-                    .case_insensitive(ic)
+                    .case_insensitive(ic || cmp.fold_case)
                     .build()
                     .map_err(|e| format!("bad regex after templating: {e}"))?;
-                let text = match actual {
+                let text = match shown {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 };
                 if !re.is_match(&text) {
-                    return Err(format!(
-                        "expected a match for /{re}/, got {}",
-                        short(actual)
-                    ));
+                    return Err(format!("expected a match for /{re}/, got {}", short(shown)));
                 }
             }
             Op::Count(n) => match actual {
@@ -339,12 +401,13 @@ impl Predicate {
                 }
             }
             Op::OneOf(vs) => {
-                let wants = vs.iter().map(render).collect::<Result<Vec<_>, _>>()?;
-                if !wants.iter().any(|w| equal(actual, w, ic)) {
+                let wants = vs.iter().map(want).collect::<Result<Vec<_>, _>>()?;
+                if !wants.iter().any(|w| equal_in(actual, w, ic, ord)) {
+                    let shown_wants = vs.iter().map(render).collect::<Result<Vec<_>, _>>()?;
                     return Err(format!(
                         "expected one of {}, got {}",
-                        short(&Value::Array(wants)),
-                        short(actual)
+                        short(&Value::Array(shown_wants)),
+                        short(shown)
                     ));
                 }
             }
@@ -398,18 +461,25 @@ fn describe(op: &Op) -> String {
     }
 }
 
-/// Deep equality; numbers by value, strings optionally ignoring case.
+/// Deep equality; numbers by value, strings optionally ignoring case, lists
+/// in order.
 pub fn equal(a: &Value, b: &Value, ignore_case: bool) -> bool {
+    equal_in(a, b, ignore_case, true)
+}
+
+/// Deep equality by RFC 7643's rules: member names case-insensitive (§2.1),
+/// lists as sets unless `ordered` (§2.4).
+fn equal_in(a: &Value, b: &Value, ic: bool, ordered: bool) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::String(x), Value::String(y)) if ignore_case => x.to_lowercase() == y.to_lowercase(),
+        (Value::String(x), Value::String(y)) if ic => x.to_lowercase() == y.to_lowercase(),
         (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| equal(a, b, ignore_case))
+            lists_match(x, y, ordered, |a, b| equal_in(a, b, ic, ordered))
         }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| equal(v, w, ignore_case)))
+                    .all(|(k, v)| member(y, k).is_some_and(|w| equal_in(v, w, ic, ordered)))
         }
         _ => a == b,
     }
@@ -417,16 +487,78 @@ pub fn equal(a: &Value, b: &Value, ignore_case: bool) -> bool {
 
 /// Like [`equal`], but an expected object only needs its own members to match.
 pub fn like(actual: &Value, want: &Value, ignore_case: bool) -> bool {
+    like_in(actual, want, ignore_case, true)
+}
+
+fn like_in(actual: &Value, want: &Value, ic: bool, ordered: bool) -> bool {
     match (actual, want) {
-        (Value::Object(a), Value::Object(w)) => w.iter().all(|(k, wv)| match a.get(k) {
-            Some(av) => like(av, wv, ignore_case),
-            None => wv.is_null(),
+        (Value::Object(a), Value::Object(w)) => w.iter().all(|(k, wv)| match member(a, k) {
+            Some(av) => like_in(av, wv, ic, ordered) || both_unassigned(av, wv),
+            None => unassigned(wv),
         }),
         (Value::Array(a), Value::Array(w)) => {
-            a.len() == w.len() && a.iter().zip(w).all(|(x, y)| like(x, y, ignore_case))
+            lists_match(a, w, ordered, |x, y| like_in(x, y, ic, ordered))
         }
-        _ => equal(actual, want, ignore_case),
+        _ => equal_in(actual, want, ic, ordered),
     }
+}
+
+/// The member named `k`, exactly or else ignoring case (RFC 7643 §2.1).
+fn member<'a>(m: &'a serde_json::Map<String, Value>, k: &str) -> Option<&'a Value> {
+    m.get(k).or_else(|| {
+        m.iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v)
+    })
+}
+
+/// Null and the empty list: an unassigned attribute (RFC 7643 §2.5).
+fn unassigned(v: &Value) -> bool {
+    v.is_null() || v.as_array().is_some_and(Vec::is_empty)
+}
+
+fn both_unassigned(a: &Value, b: &Value) -> bool {
+    unassigned(a) && unassigned(b)
+}
+
+/// Whether two lists hold matching items: pairwise in order, or else as
+/// sets (each expected item matched by a different actual one).
+fn lists_match(
+    actual: &[Value],
+    want: &[Value],
+    ordered: bool,
+    m: impl Fn(&Value, &Value) -> bool,
+) -> bool {
+    if actual.len() != want.len() {
+        return false;
+    }
+    if ordered {
+        return actual.iter().zip(want).all(|(a, w)| m(a, w));
+    }
+    // A bipartite matching by augmenting paths (lists here are short).
+    let mut owner: Vec<Option<usize>> = vec![None; actual.len()];
+    fn assign(
+        w: usize,
+        seen: &mut [bool],
+        owner: &mut [Option<usize>],
+        fits: &dyn Fn(usize, usize) -> bool,
+    ) -> bool {
+        for a in 0..owner.len() {
+            if fits(a, w) && !seen[a] {
+                seen[a] = true;
+                if owner[a].is_none_or(|o| assign(o, seen, owner, fits)) {
+                    owner[a] = Some(w);
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    let fits = |a: usize, w: usize| m(&actual[a], &want[w]);
+    (0..want.len()).all(|w| {
+        let mut seen = vec![false; actual.len()];
+        assign(w, &mut seen, &mut owner, &fits)
+    })
 }
 
 /// A value shortened for a one-line message.
@@ -492,7 +624,13 @@ mod tests {
         assert!(check(json!({"exists": true}), Some(json!("x"))).is_ok());
         assert!(check(json!({"exists": true}), Some(Value::Null)).is_err());
         assert!(check(json!({"absent": true}), None).is_ok());
-        assert!(check(json!({"absent": true}), Some(json!([]))).is_err());
+        // RFC 7643 §2.5: null, [] and absent are one state.
+        assert!(check(json!({"absent": true}), Some(json!([]))).is_ok());
+        assert!(check(json!({"absent": true}), Some(json!(["x"]))).is_err());
+        assert!(check(json!([]), None).is_ok());
+        assert!(check(json!(null), Some(json!([]))).is_ok());
+        assert!(check(json!({"emails": []}), Some(json!({"name": "x"}))).is_ok());
+        assert!(check(json!({"count": 0}), None).is_ok());
     }
 
     #[test]
@@ -566,6 +704,59 @@ mod tests {
             .is_err()
         );
         assert!(check(json!({"type": "string"}), None).is_err());
+    }
+
+    #[test]
+    fn lists_are_sets_unless_ordered_and_names_ignore_case() {
+        let vars = Vars::default();
+        let want = p(json!([{"value": "a"}, {"value": "b"}]));
+        let shuffled = json!([{"Value": "b"}, {"value": "a", "primary": true}]);
+        assert!(want.eval(Some(&shuffled), &vars).is_ok());
+        let ordered = Compare {
+            ordered: true,
+            ..Compare::default()
+        };
+        assert!(want.eval_with(Some(&shuffled), &vars, &ordered).is_err());
+        // Each expected item needs an item of its own.
+        assert!(
+            p(json!([{"value": "a"}, {"value": "a"}]))
+                .eval(Some(&json!([{"value": "a"}, {"value": "b"}])), &vars)
+                .is_err()
+        );
+        assert!(
+            p(json!(["x", "y", "x"]))
+                .eval(Some(&json!(["x", "x", "y"])), &vars)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn normalizing_compares_both_sides() {
+        let vars = Vars::default();
+        let lower = |v: &Value| match v {
+            Value::String(s) => Value::String(s.to_lowercase()),
+            other => other.clone(),
+        };
+        let cmp = Compare {
+            normalize: Some(&lower),
+            fold_case: true,
+            ordered: false,
+        };
+        let pred = p(json!("Ada@Example.com"));
+        assert!(pred.eval(Some(&json!("ada@example.com")), &vars).is_err());
+        let err = pred
+            .eval_with(Some(&json!("bob@example.com")), &vars, &cmp)
+            .unwrap_err();
+        assert_eq!(err, r#"expected "Ada@Example.com", got "bob@example.com""#);
+        assert!(
+            pred.eval_with(Some(&json!("ada@example.com")), &vars, &cmp)
+                .is_ok()
+        );
+        assert!(
+            p(json!({"matches": "^Ada@"}))
+                .eval_with(Some(&json!("ada@x")), &vars, &cmp)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -76,6 +76,7 @@ fn modest() -> Case {
         "rfc-groups",
         "rfc-groups-filter",
         "rfc-discovery-groups",
+        "rfc-ids",
     ];
     let mut expect = vec![Expect::Exit(0), Expect::Others("*", "passed")];
     expect.extend(

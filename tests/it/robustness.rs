@@ -277,6 +277,11 @@ fn discovery(r: &RawRequest) -> Option<Reply> {
                    "totalResults": 1, "Resources": [{"name": "User", "endpoint": "/Users",
                    "schema": "urn:ietf:params:scim:schemas:core:2.0:User"}]}),
         )),
+        // No /Schemas: judged by RFC 7643's (discovery asks once per run).
+        "/scim/v2/Schemas" => Some(Reply::Json(
+            404,
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404"}),
+        )),
         _ => None,
     }
 }

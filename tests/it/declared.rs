@@ -1,0 +1,988 @@
+//! Judging by what the server declares, RFC 7643's comparison rules, and the
+//! checks issue 14 added. Each test puts a small proxy in front of the
+//! reference server: a *legal variant* (an undeclared extension, lower-cased
+//! email domains, lower-case attribute names, shuffled unsorted lists) must
+//! pass, and a *fault* must fail the step named for it.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use scimitar::http::{Auth, Client, HttpConfig};
+use scimitar::results::{Outcome, RunResult, StepResult};
+use scimitar::runner::Run;
+use scimitar::server::{RunningServer, ServerConfig, spawn};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "declared-token";
+const SCIM: &str = "application/scim+json";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// A request on its way to the reference server.
+struct Req {
+    method: Method,
+    /// Below `/scim/v2`: `/Users/abc`.
+    path: String,
+    query: Vec<(String, String)>,
+    headers: HeaderMap,
+    body: Option<Value>,
+}
+
+impl Req {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn is_item(&self, collection: &str) -> bool {
+        self.path
+            .strip_prefix(collection)
+            .is_some_and(|rest| rest.len() > 1 && !rest[1..].contains('/'))
+    }
+}
+
+/// A response on its way back.
+struct Resp {
+    status: u16,
+    headers: HeaderMap,
+    body: Option<Value>,
+    /// A non-JSON body: text and content type.
+    raw: Option<(String, &'static str)>,
+}
+
+type OnRequest = Box<dyn Fn(&mut Req) -> Option<Resp> + Send + Sync>;
+type OnResponse = Box<dyn Fn(&Req, &mut Resp) + Send + Sync>;
+
+/// What the proxy changes: the request (or answers it itself), then the response.
+struct Change {
+    on_request: OnRequest,
+    on_response: OnResponse,
+}
+
+impl Change {
+    fn response(f: impl Fn(&Req, &mut Resp) + Send + Sync + 'static) -> Change {
+        Change {
+            on_request: Box::new(|_| None),
+            on_response: Box::new(f),
+        }
+    }
+
+    fn request(f: impl Fn(&mut Req) -> Option<Resp> + Send + Sync + 'static) -> Change {
+        Change {
+            on_request: Box::new(f),
+            on_response: Box::new(|_, _| {}),
+        }
+    }
+}
+
+struct Proxy {
+    change: Change,
+    upstream: String,
+    http: reqwest::Client,
+}
+
+async fn forward(
+    State(p): State<Arc<Proxy>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let query = uri
+        .query()
+        .map(|q| {
+            reqwest::Url::parse(&format!("http://x/?{q}"))
+                .expect("query")
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut req = Req {
+        method,
+        path: uri
+            .path()
+            .strip_prefix("/scim/v2")
+            .unwrap_or(uri.path())
+            .to_string(),
+        query,
+        headers,
+        body: serde_json::from_slice(&body).ok(),
+    };
+    let mut resp = match (p.change.on_request)(&mut req) {
+        Some(r) => r,
+        None => send(&p, &req).await,
+    };
+    (p.change.on_response)(&req, &mut resp);
+    let (bytes, ct) = match (&resp.raw, &resp.body) {
+        (Some((t, ct)), _) => (t.clone().into_bytes(), Some(*ct)),
+        (None, Some(v)) => (serde_json::to_vec(v).expect("json"), None),
+        (None, None) => (Vec::new(), None),
+    };
+    let mut out = Response::new(Body::from(bytes));
+    *out.status_mut() = StatusCode::from_u16(resp.status).expect("status");
+    *out.headers_mut() = resp.headers;
+    if let Some(ct) = ct {
+        out.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
+    }
+    out
+}
+
+async fn send(p: &Proxy, req: &Req) -> Resp {
+    let mut url = reqwest::Url::parse(&format!("{}/scim/v2{}", p.upstream, req.path)).expect("url");
+    if !req.query.is_empty() {
+        url.query_pairs_mut().extend_pairs(&req.query);
+    }
+    let mut b = p.http.request(req.method.clone(), url);
+    for (k, v) in &req.headers {
+        if k != header::HOST && k != header::CONTENT_LENGTH {
+            b = b.header(k, v);
+        }
+    }
+    if let Some(v) = &req.body {
+        b = b
+            .header(header::CONTENT_TYPE, SCIM)
+            .body(serde_json::to_vec(v).expect("json"));
+    }
+    let r = b.send().await.expect("the reference server answers");
+    let status = r.status().as_u16();
+    let mut headers = r.headers().clone();
+    headers.remove(header::CONTENT_LENGTH);
+    headers.remove(header::TRANSFER_ENCODING);
+    let bytes = r.bytes().await.unwrap_or_default();
+    Resp {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).ok(),
+        raw: None,
+    }
+}
+
+/// A reference server behind a proxy making `change`; the proxy's base URL.
+async fn start(change: Change) -> (String, RunningServer) {
+    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
+    let server = spawn(
+        addr,
+        ServerConfig {
+            token: Some(TOKEN.into()),
+            ..ServerConfig::default()
+        },
+    )
+    .await
+    .expect("reference server");
+    let proxy = Arc::new(Proxy {
+        change,
+        upstream: format!("http://{}", server.addr),
+        http: reqwest::Client::new(),
+    });
+    let app = axum::Router::new().fallback(forward).with_state(proxy);
+    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+    let url = format!("http://{}/scim/v2", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, server)
+}
+
+fn suites(dirs: &[&str]) -> Vec<scimitar::suite::Suite> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let paths: Vec<PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
+    scimitar::suite::load_paths(&paths).expect("the suites load")
+}
+
+/// Runs `suites` (only the `suite::step`s named, with the steps before them,
+/// when `only` is not empty) through a proxy making `change`.
+fn run(change: Change, suites: Vec<scimitar::suite::Suite>, only: &[&str]) -> RunResult {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (url, _server) = start(change).await;
+        let mut cfg = HttpConfig::new(url.parse().expect("url"));
+        cfg.auth = Auth::Bearer(TOKEN.into());
+        let client = Arc::new(Client::new(cfg).expect("client"));
+        let selection: Option<HashSet<(String, String)>> = (!only.is_empty()).then(|| {
+            only.iter()
+                .map(|id| {
+                    let (s, st) = id.split_once("::").expect("suite::step");
+                    (s.to_string(), st.to_string())
+                })
+                .collect()
+        });
+        Run::new(suites)
+            .jobs(4)
+            .select(selection)
+            .execute(client)
+            .await
+            .expect("the proxy answers discovery")
+    })
+}
+
+fn step<'a>(r: &'a RunResult, id: &str) -> &'a StepResult {
+    let (suite, name) = id.split_once("::").expect("suite::step");
+    r.suites
+        .iter()
+        .find(|s| s.name == suite)
+        .and_then(|s| s.steps.iter().find(|st| st.name == name))
+        .unwrap_or_else(|| panic!("no step {id} in the run"))
+}
+
+/// Every step that failed, with its findings, one per line.
+fn failures(r: &RunResult) -> Vec<String> {
+    r.suites
+        .iter()
+        .flat_map(|s| {
+            s.steps
+                .iter()
+                .filter(|st| st.outcome == Outcome::Failed)
+                .map(|st| {
+                    let why: Vec<String> = st
+                        .findings
+                        .iter()
+                        .map(|f| format!("{}: {}", f.subject, f.message))
+                        .collect();
+                    format!(
+                        "{}::{} {} {}",
+                        s.name,
+                        st.name,
+                        why.join("; "),
+                        st.error.as_deref().unwrap_or("")
+                    )
+                })
+        })
+        .collect()
+}
+
+fn count(r: &RunResult, o: Outcome) -> usize {
+    r.suites
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|st| st.outcome == o)
+        .count()
+}
+
+/// Applies `f` to every object in `v`, depth first.
+fn each_object(v: &mut Value, f: &dyn Fn(&mut serde_json::Map<String, Value>)) {
+    match v {
+        Value::Object(m) => {
+            for x in m.values_mut() {
+                each_object(x, f);
+            }
+            f(m);
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| each_object(x, f)),
+        _ => {}
+    }
+}
+
+/// The resources of a Users/Groups response body: itself or its `Resources`.
+fn resources(body: &mut Value) -> Vec<&mut Value> {
+    if body.get("Resources").is_some() {
+        body["Resources"]
+            .as_array_mut()
+            .map(|a| a.iter_mut().collect())
+            .unwrap_or_default()
+    } else if body.get("id").is_some() {
+        vec![body]
+    } else {
+        Vec::new()
+    }
+}
+
+fn on_resources(req: &Req, resp: &mut Resp, f: &dyn Fn(&mut Value)) {
+    let scim = req.path.starts_with("/Users") || req.path.starts_with("/Groups");
+    if let (true, Some(b)) = (scim, resp.body.as_mut()) {
+        for r in resources(b) {
+            f(r);
+        }
+    }
+}
+
+// ------------------------------------------------------------ legal variants
+
+/// A server that never claims the enterprise extension: not in
+/// /ResourceTypes, not in /Schemas, and never stored or returned.
+fn without_enterprise() -> Change {
+    Change {
+        on_request: Box::new(|r| {
+            if let Some(b) = r.body.as_mut().and_then(Value::as_object_mut) {
+                b.retain(|k, _| !k.eq_ignore_ascii_case(ENTERPRISE));
+                if let Some(s) = b.get_mut("schemas").and_then(Value::as_array_mut) {
+                    s.retain(|u| u != ENTERPRISE);
+                }
+            }
+            // PATCH paths into the extension: ignored, like any unknown attribute.
+            if r.method == Method::PATCH
+                && let Some(ops) = r
+                    .body
+                    .as_mut()
+                    .and_then(|b| b.get_mut("Operations"))
+                    .and_then(Value::as_array_mut)
+            {
+                ops.retain(|op| {
+                    !op["path"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_lowercase()
+                        .contains(":extension:enterprise:")
+                });
+                for op in ops.iter_mut() {
+                    if let Some(v) = op.get_mut("value").and_then(Value::as_object_mut) {
+                        v.retain(|k, _| !k.to_lowercase().contains(":extension:enterprise:"));
+                    }
+                }
+            }
+            None
+        }),
+        on_response: Box::new(|req, resp| {
+            let Some(b) = resp.body.as_mut() else {
+                return;
+            };
+            match req.path.as_str() {
+                "/ResourceTypes" => each_object(b, &|m| {
+                    m.remove("schemaExtensions");
+                }),
+                "/Schemas" => {
+                    if let Some(items) = b.get_mut("Resources").and_then(Value::as_array_mut) {
+                        items.retain(|s| s["id"] != ENTERPRISE);
+                        let n = items.len();
+                        b["totalResults"] = json!(n);
+                        b["itemsPerPage"] = json!(n);
+                    }
+                }
+                _ => each_object(b, &|m| {
+                    m.remove(ENTERPRISE);
+                    if let Some(s) = m.get_mut("schemas").and_then(Value::as_array_mut) {
+                        s.retain(|u| u != ENTERPRISE);
+                    }
+                }),
+            }
+        }),
+    }
+}
+
+#[test]
+fn an_undeclared_extension_is_advice_not_failure() {
+    let r = run(
+        without_enterprise(),
+        suites(&["suites/entra", "suites/okta", "suites/rfc"]),
+        &[],
+    );
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    // The Entra steps that expect enterprise attributes say what to do.
+    let advised: Vec<&StepResult> = r
+        .suites
+        .iter()
+        .filter(|s| s.idp.starts_with("entra"))
+        .flat_map(|s| &s.steps)
+        .filter(|st| st.outcome == Outcome::Advisory)
+        .collect();
+    assert!(!advised.is_empty(), "no Entra step was advisory");
+    let advice = &advised[0].findings[0].message;
+    assert!(
+        advice.contains("Entra's default attribute mapping sends urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:")
+            && advice.contains("your /Schemas does not declare the enterprise extension"),
+        "{advice}"
+    );
+    // Nothing hides behind an advisory step: the later steps ran.
+    // The RFC enterprise suites are skipped: the server never claimed it.
+    assert!(count(&r, Outcome::Skipped) > 0);
+    for s in r.suites.iter().filter(|s| s.idp.starts_with("entra")) {
+        assert!(
+            s.steps.iter().all(|st| st.outcome != Outcome::Skipped),
+            "{}: a step was skipped",
+            s.name
+        );
+    }
+}
+
+#[test]
+fn a_declared_attribute_that_is_dropped_still_fails() {
+    // The extension is declared (the reference server's own /Schemas), but
+    // department never comes back.
+    let r = run(
+        Change::response(|req, resp| {
+            on_resources(req, resp, &|res| {
+                if let Some(e) = res.get_mut(ENTERPRISE).and_then(Value::as_object_mut) {
+                    e.remove("department");
+                }
+            })
+        }),
+        suites(&["suites/entra"]),
+        &[],
+    );
+    let f = failures(&r);
+    assert!(
+        f.iter().any(|l| l.contains("department")),
+        "no failure names department: {f:#?}"
+    );
+}
+
+/// A suite whose user has a mixed-case email domain and externalId.
+const MIXED_CASE: &str = r#"
+name: mixed-case
+idp: rfc
+steps:
+  - name: create
+    request:
+      method: POST
+      path: /Users
+      body:
+        schemas: [urn:ietf:params:scim:schemas:core:2.0:User]
+        userName: "{{prefix}}-ada"
+        externalId: "{{prefix}}-Ext-ADA"
+        emails: [{ value: "{{prefix}}-ada@Example.COM", type: work, primary: true }]
+    expect:
+      status: 201
+      json:
+        "$.emails[0].value": "{{prefix}}-ada@Example.COM"
+        "$.emails": [{ value: "{{prefix}}-ada@Example.COM", type: work }]
+        "$.emails[?@.type == 'work'].value": "{{prefix}}-ada@Example.COM"
+    capture: { id: "$.id" }
+  - name: external-id
+    request: { method: GET, path: "/Users/{{id}}" }
+    expect:
+      status: 200
+      json: { "$.externalId": "{{prefix}}-Ext-ADA" }
+"#;
+
+fn mixed_case_suite() -> Vec<scimitar::suite::Suite> {
+    vec![scimitar::suite::load_str("mixed-case.yaml".as_ref(), MIXED_CASE).expect("suite")]
+}
+
+fn lower_email_domains(req: &Req, resp: &mut Resp) {
+    on_resources(req, resp, &|res| {
+        if let Some(emails) = res.get_mut("emails").and_then(Value::as_array_mut) {
+            for e in emails {
+                if let Some(v) = e["value"].as_str() {
+                    let (local, domain) = v.split_once('@').unwrap_or((v, ""));
+                    e["value"] = json!(format!("{local}@{}", domain.to_lowercase()));
+                    // `type` is caseExact: false too (RFC 7643 §4.1.2).
+                    e["type"] = json!("Work");
+                }
+            }
+        }
+    })
+}
+
+#[test]
+fn a_lower_cased_email_domain_and_capitalised_type_pass_but_a_changed_case_exact_value_fails() {
+    let r = run(
+        Change::response(lower_email_domains),
+        mixed_case_suite(),
+        &[],
+    );
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    assert_eq!(count(&r, Outcome::Passed), 2);
+    // externalId is caseExact (RFC 7643 §3.1): lower-casing it is a change.
+    let r = run(
+        Change::response(|req, resp| {
+            on_resources(req, resp, &|res| {
+                if let Some(x) = res["externalId"].as_str() {
+                    res["externalId"] = json!(x.to_lowercase());
+                }
+            })
+        }),
+        mixed_case_suite(),
+        &[],
+    );
+    assert_eq!(step(&r, "mixed-case::external-id").outcome, Outcome::Failed);
+    // Another address is not a case difference.
+    let r = run(
+        Change::response(|req, resp| {
+            on_resources(req, resp, &|res| {
+                if let Some(e) = res.pointer_mut("/emails/0/value") {
+                    *e = json!("someone-else@example.com");
+                }
+            })
+        }),
+        mixed_case_suite(),
+        &[],
+    );
+    assert_eq!(step(&r, "mixed-case::create").outcome, Outcome::Failed);
+}
+
+#[test]
+fn lower_case_attribute_names_pass() {
+    // RFC 7643 §2.1: attribute names are case-insensitive; this server
+    // answers with every resource member name lower-cased.
+    let r = run(
+        Change::response(|req, resp| {
+            on_resources(req, resp, &|res| {
+                each_object(res, &|m| {
+                    let taken = std::mem::take(m);
+                    for (k, v) in taken {
+                        let k = if k.starts_with("urn:") {
+                            k
+                        } else {
+                            k.to_lowercase()
+                        };
+                        m.insert(k, v);
+                    }
+                })
+            })
+        }),
+        suites(&["suites/rfc", "suites/entra", "suites/okta"]),
+        &[],
+    );
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    assert!(count(&r, Outcome::Passed) > 300);
+}
+
+#[test]
+fn shuffled_unsorted_lists_pass() {
+    // Without sortBy a server promises no order (RFC 7644 §3.4.2.4): this
+    // one pages over a freshly shuffled result set on every request, and
+    // shuffles members and emails (multi-valued attributes are sets).
+    let counter = Arc::new(AtomicUsize::new(1));
+    let c = counter.clone();
+    let change = Change {
+        on_request: Box::new(|r| {
+            // Fetch the whole set; the proxy pages it itself.
+            if r.method == Method::GET
+                && (r.path == "/Users" || r.path == "/Groups")
+                && r.param("sortBy").is_none()
+            {
+                let start = r.param("startIndex").unwrap_or("1").to_string();
+                let count = r.param("count").map(str::to_string);
+                r.query.retain(|(k, _)| k != "startIndex" && k != "count");
+                r.query.push(("x-start".into(), start));
+                if let Some(c) = count {
+                    r.query.push(("x-count".into(), c));
+                }
+            }
+            None
+        }),
+        on_response: Box::new(move |req, resp| {
+            let seed = c.fetch_add(1, Ordering::SeqCst);
+            let shuffle = |a: &mut Vec<Value>| {
+                let n = a.len();
+                for i in (1..n).rev() {
+                    a.swap(i, (seed * 7919 + i * 104729) % (i + 1));
+                }
+            };
+            let Some(b) = resp.body.as_mut() else {
+                return;
+            };
+            if req.path.starts_with("/Users") || req.path.starts_with("/Groups") {
+                each_object(b, &|m| {
+                    for k in ["members", "emails"] {
+                        if let Some(Value::Array(a)) = m.get_mut(k) {
+                            let n = a.len();
+                            for i in (1..n).rev() {
+                                a.swap(i, (seed + i) % (i + 1));
+                            }
+                        }
+                    }
+                });
+            }
+            if let Some(start) = req.param("x-start") {
+                let Some(items) = b.get_mut("Resources").and_then(Value::as_array_mut) else {
+                    return;
+                };
+                shuffle(items);
+                let start = start.parse::<i64>().unwrap_or(1).max(1) as usize;
+                let count = req
+                    .param("x-count")
+                    .map(|c| c.parse::<i64>().unwrap_or(0).max(0) as usize)
+                    .unwrap_or(usize::MAX);
+                let page: Vec<Value> = items.iter().skip(start - 1).take(count).cloned().collect();
+                let n = page.len();
+                *items = page;
+                b["startIndex"] = json!(start);
+                b["itemsPerPage"] = json!(n);
+            }
+        }),
+    };
+    let r = run(change, suites(&["suites/rfc", "suites/okta"]), &[]);
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    assert!(counter.load(Ordering::SeqCst) > 100);
+}
+
+// ------------------------------------------------------------ faults
+
+/// Runs the RFC suites up to `id` through `change`; that step's outcome.
+fn outcome_under(change: Change, id: &str) -> (Outcome, String) {
+    let r = run(change, suites(&["suites/rfc"]), &[id]);
+    let st = step(&r, id);
+    let why: Vec<String> = st
+        .findings
+        .iter()
+        .map(|f| format!("{}: {}", f.subject, f.message))
+        .collect();
+    (st.outcome, why.join("; "))
+}
+
+fn html(status: u16, text: &str) -> Resp {
+    Resp {
+        status,
+        headers: HeaderMap::new(),
+        body: None,
+        raw: Some((format!("<html><body>{text}</body></html>"), "text/html")),
+    }
+}
+
+#[test]
+fn a_401_without_www_authenticate_fails() {
+    let (o, why) = outcome_under(
+        Change::response(|_, resp| {
+            resp.headers.remove(header::WWW_AUTHENTICATE);
+        }),
+        "rfc-auth::challenge-without-token",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+    assert!(why.contains("WWW-Authenticate"), "{why}");
+}
+
+#[test]
+fn attributes_dropping_schemas_fails() {
+    let (o, why) = outcome_under(
+        Change::response(|req, resp| {
+            if req.param("attributes").is_some()
+                && let Some(b) = resp.body.as_mut().and_then(Value::as_object_mut)
+            {
+                b.remove("schemas");
+            }
+        }),
+        "rfc-read::get-attributes",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+    assert!(why.contains("'schemas'"), "{why}");
+}
+
+#[test]
+fn a_put_that_leaves_an_empty_external_id_fails() {
+    let (o, why) = outcome_under(
+        Change::response(|req, resp| {
+            if req.method == Method::PUT {
+                on_resources(req, resp, &|res| {
+                    if res.get("externalId").is_none() {
+                        res["externalId"] = json!("");
+                    }
+                })
+            }
+        }),
+        "rfc-put::put-without-external-id",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+    assert!(why.contains("$.externalId is \"\""), "{why}");
+}
+
+#[test]
+fn a_put_that_drops_display_name_fails() {
+    let (o, why) = outcome_under(
+        Change::request(|r| {
+            if r.method == Method::PUT
+                && let Some(b) = r.body.as_mut().and_then(Value::as_object_mut)
+            {
+                b.remove("displayName");
+            }
+            None
+        }),
+        "rfc-put::put-without-external-id",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+    assert!(why.contains("displayName"), "{why}");
+}
+
+#[test]
+fn an_html_page_for_a_non_uuid_id_fails() {
+    let (o, why) = outcome_under(
+        Change::request(|r| {
+            let id = r.path.rsplit('/').next().unwrap_or("");
+            (r.is_item("/Users") && uuid::Uuid::parse_str(id).is_err()).then(|| {
+                html(
+                    500,
+                    "java.lang.IllegalArgumentException: Invalid UUID string",
+                )
+            })
+        }),
+        "rfc-read::unknown-id-not-a-uuid",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+}
+
+#[test]
+fn a_member_added_twice_listed_twice_fails() {
+    // Remembers each (group, member) added; a second add appends again.
+    let added: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let dup: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let (a, d) = (added.clone(), dup.clone());
+    let change = Change {
+        on_request: Box::new(move |r| {
+            if r.method == Method::PATCH && r.is_item("/Groups") {
+                let gid = r.path.rsplit('/').next().unwrap_or("").to_string();
+                for op in r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b["Operations"].as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if op["op"] == "add" && op["path"] == "members" {
+                        for m in op["value"].as_array().into_iter().flatten() {
+                            let key = (gid.clone(), m["value"].as_str().unwrap_or("").to_string());
+                            let mut seen = a.lock().expect("added");
+                            if seen.contains(&key) {
+                                d.lock().expect("dup").push(key);
+                            } else {
+                                seen.push(key);
+                            }
+                        }
+                    }
+                }
+            }
+            None
+        }),
+        on_response: Box::new(move |req, resp| {
+            if req.method != Method::GET || !req.is_item("/Groups") {
+                return;
+            }
+            let gid = req.path.rsplit('/').next().unwrap_or("");
+            let dups = dup.lock().expect("dup").clone();
+            if let Some(members) = resp
+                .body
+                .as_mut()
+                .and_then(|b| b.get_mut("members"))
+                .and_then(Value::as_array_mut)
+            {
+                for (_, m) in dups.iter().filter(|(g, _)| g == gid) {
+                    members.push(json!({"value": m}));
+                }
+            }
+        }),
+    };
+    let (o, why) = outcome_under(change, "rfc-groups::verify-not-duplicated");
+    assert_eq!(o, Outcome::Failed, "{why}");
+}
+
+#[test]
+fn a_meta_location_that_is_not_the_resource_fails() {
+    let (o, why) = outcome_under(
+        Change::response(|req, resp| {
+            on_resources(req, resp, &|res| {
+                if let Some(l) = res.pointer_mut("/meta/location") {
+                    let s = l.as_str().unwrap_or("").to_string();
+                    // The collection, not the resource.
+                    *l = json!(s.rsplit_once('/').map(|(c, _)| c).unwrap_or(&s));
+                }
+            })
+        }),
+        "rfc-read::get-by-id",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+    assert!(why.contains("meta.location"), "{why}");
+}
+
+#[test]
+fn an_id_shared_by_a_user_and_a_group_fails() {
+    // GET /Groups/<a user's id> finds the user: two resources, one id.
+    let (o, why) = outcome_under(
+        Change::request(|r| {
+            if r.method == Method::GET && r.is_item("/Groups") {
+                let id = r.path.rsplit('/').next().unwrap_or("").to_string();
+                r.path = format!("/Users/{id}");
+            }
+            None
+        }),
+        "rfc-ids::user-id-names-no-group",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+}
+
+#[test]
+fn items_per_page_as_the_page_size_is_advisory() {
+    let (o, why) = outcome_under(
+        Change::response(|req, resp| {
+            if let (Some(c), Some(b)) = (req.param("count"), resp.body.as_mut())
+                && b.get("Resources").is_some()
+            {
+                b["itemsPerPage"] = json!(c.parse::<u64>().unwrap_or(0) + 19);
+            }
+        }),
+        "rfc-pagination::page-1-of-5",
+    );
+    assert_eq!(o, Outcome::Advisory, "{why}");
+    assert!(why.contains("itemsPerPage is 20"), "{why}");
+}
+
+#[test]
+fn accepts_application_json_judges_the_media_type_not_optional_attributes() {
+    // A server that keeps no title (and says so) passes; one that refuses
+    // application/json does not.
+    let (o, why) = outcome_under(
+        Change::response(|req, resp| {
+            on_resources(req, resp, &|res| {
+                if let Some(m) = res.as_object_mut() {
+                    m.remove("title");
+                }
+            })
+        }),
+        "rfc-media-type::accepts-application-json",
+    );
+    assert_eq!(o, Outcome::Passed, "{why}");
+    let (o, why) = outcome_under(
+        Change::request(|r| {
+            r.headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+                .then(|| Resp {
+                    status: 415,
+                    headers: HeaderMap::new(),
+                    body: None,
+                    raw: None,
+                })
+        }),
+        "rfc-media-type::accepts-application-json",
+    );
+    assert_eq!(o, Outcome::Advisory, "{why}");
+}
+
+#[test]
+fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
+    // The server says `active` is not filterable and refuses such filters
+    // with 400 invalidFilter (RFC 7644 §3.4.2.2): legal, so advisory.
+    let not_filterable = || Change {
+        on_request: Box::new(|r| {
+            r.param("filter")
+                .is_some_and(|f| f.contains("active"))
+                .then(|| Resp {
+                    status: 400,
+                    headers: HeaderMap::new(),
+                    body: Some(
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "400", "scimType": "invalidFilter"}),
+                    ),
+                    raw: None,
+                })
+        }),
+        on_response: Box::new(|req, resp| {
+            if req.path == "/Schemas"
+                && let Some(b) = resp.body.as_mut()
+            {
+                each_object(b, &|m| {
+                    if m.get("name") == Some(&json!("active")) {
+                        m.insert("filterable".into(), json!(false));
+                    }
+                });
+            }
+        }),
+    };
+    let (o, why) = outcome_under(not_filterable(), "rfc-filters::boolean-eq-true");
+    assert_eq!(o, Outcome::Advisory, "{why}");
+    assert!(why.contains("the filter names active"), "{why}");
+    // Without that declaration the refusal is a failure.
+    let (o, why) = outcome_under(
+        Change::request(|r| {
+            r.param("filter")
+                .is_some_and(|f| f.contains("active"))
+                .then(|| Resp {
+                    status: 400,
+                    headers: HeaderMap::new(),
+                    body: None,
+                    raw: None,
+                })
+        }),
+        "rfc-filters::boolean-eq-true",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+}
+
+/// [`without_enterprise`], except that a create sending the extension is
+/// refused with 400 and `detail`.
+fn refusing_enterprise(detail: &'static str) -> Change {
+    let lenient = without_enterprise();
+    Change {
+        on_request: Box::new(move |r| {
+            let sends = r.method == Method::POST
+                && r.path == "/Users"
+                && r.body.as_ref().is_some_and(|b| b.get(ENTERPRISE).is_some());
+            if sends {
+                return Some(Resp {
+                    status: 400,
+                    headers: HeaderMap::new(),
+                    body: Some(
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "400", "scimType": "invalidValue", "detail": detail}),
+                    ),
+                    raw: None,
+                });
+            }
+            (lenient.on_request)(r)
+        }),
+        on_response: lenient.on_response,
+    }
+}
+
+#[test]
+fn a_create_refused_for_an_undeclared_extension_is_advice() {
+    let id = "entra-users::create-user";
+    let r = run(
+        refusing_enterprise(
+            "unknown schema urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        ),
+        suites(&["suites/entra"]),
+        &[id],
+    );
+    let st = step(&r, id);
+    assert_eq!(st.outcome, Outcome::Advisory, "{:?}", st.findings);
+    assert!(
+        st.findings[0]
+            .message
+            .contains("remove those mappings from the Entra app"),
+        "{:?}",
+        st.findings
+    );
+    // Refused for something else: still a failure, with what else was sent.
+    let r = run(
+        refusing_enterprise("emails[0].value is malformed"),
+        suites(&["suites/entra"]),
+        &[id],
+    );
+    let st = step(&r, id);
+    assert_eq!(st.outcome, Outcome::Failed, "{:?}", st.findings);
+    assert!(
+        st.findings.iter().any(|f| f.message.contains(
+            "the request sends urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:"
+        )),
+        "{:?}",
+        st.findings
+    );
+}
+
+#[test]
+fn without_schemas_published_rfc_7643_judges() {
+    // No /Schemas: the enterprise attributes the server drops are judged by
+    // RFC 7643's definitions, so the drop is a failure as before.
+    let lenient = without_enterprise();
+    let change = Change {
+        on_request: Box::new(move |r| {
+            if r.path.starts_with("/Schemas") {
+                return Some(Resp {
+                    status: 404,
+                    headers: HeaderMap::new(),
+                    body: Some(
+                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                        "status": "404"}),
+                    ),
+                    raw: None,
+                });
+            }
+            (lenient.on_request)(r)
+        }),
+        on_response: lenient.on_response,
+    };
+    let r = run(change, suites(&["suites/entra"]), &[]);
+    let f = failures(&r);
+    assert!(
+        f.iter().any(|l| l.contains(ENTERPRISE)),
+        "no failure names the enterprise extension: {f:#?}"
+    );
+}
