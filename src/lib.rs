@@ -30,10 +30,12 @@
 
 #![warn(missing_docs)]
 
+pub mod certify;
 #[allow(missing_docs)]
 pub mod check;
 #[allow(missing_docs)]
 pub mod cleanup;
+pub mod config;
 #[allow(missing_docs)]
 pub mod embedded;
 pub mod events;

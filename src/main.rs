@@ -4,7 +4,7 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 use cmd::EXIT_CANNOT_START;
 use cmd::cli::Cli;
@@ -28,7 +28,13 @@ fn main() -> ExitCode {
         std::process::exit(EXIT_CANNOT_START as i32);
     }));
 
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    // scimitar.toml fills in what the flags did not give (issue 20).
+    if let Err(e) = cmd::merge_config(&mut cli, &matches) {
+        eprintln!("error: {e}");
+        return e.exit_code();
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

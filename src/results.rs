@@ -183,6 +183,9 @@ pub enum Outcome {
     Failed,
     /// Not checked; the step's [`SkipReason`] says why.
     Skipped,
+    /// Failed, but a baseline entry (`scimitar.toml` `[[known]]`) that has
+    /// not expired covers it: reported with its reason, not failed.
+    Known,
 }
 
 /// One thing a step found wrong.
@@ -236,6 +239,9 @@ pub struct StepResult {
     /// A unified diff against the accepted snapshot, when it differs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub snapshot_diff: Option<String>,
+    /// The baseline's reason and expiry, for [`Outcome::Known`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub known: Option<String>,
     /// Where the step is written.
     pub location: SourceLoc,
     /// How long it took.
@@ -442,6 +448,7 @@ impl StepResult {
             why,
             exchange: None,
             snapshot_diff: None,
+            known: None,
             location,
             duration: Duration::ZERO,
         }
@@ -462,6 +469,7 @@ impl StepResult {
             Outcome::Advisory => "advisory findings",
             Outcome::Failed => "failed",
             Outcome::Skipped => "skipped",
+            Outcome::Known => "failed, known",
         };
         s.push_str(&format!(
             "{suite}::{} {verdict} ({})\n",

@@ -57,6 +57,8 @@ pub enum Command {
     Load(Box<super::load::LoadArgs>),
     /// Record real IdP traffic (or convert a HAR file) into a replayable suite.
     Record(Box<super::record::RecordArgs>),
+    /// Certification pre-check (Entra app gallery, Okta OIN): an evidence bundle for a reviewer.
+    Certify(Box<super::certify::CertifyArgs>),
     /// Write the suites generated from a server's /Schemas and /ResourceTypes as YAML.
     SchemaSuite(Box<super::schema_suite::SchemaSuiteArgs>),
     /// Print shell completions.
@@ -161,6 +163,10 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub snap: super::snapshot_args::RunSnapshotArgs,
+
+    // scimitar.toml (issue 20): --config FILE / --no-config; see cmd/config_args.rs.
+    #[command(flatten)]
+    pub config: super::config_args::ConfigArgs,
 }
 
 /// How to reach and authenticate to a SCIM endpoint (shared by `run` and `cleanup`).

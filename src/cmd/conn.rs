@@ -162,3 +162,19 @@ pub fn http_config(args: &ConnArgs, base: &str, auth: Auth) -> Result<HttpConfig
     }
     Ok(cfg)
 }
+
+/// Discovery once before a run; a failure is a usage error naming the
+/// target (or the credentials, when they could not be had).
+pub fn discover(
+    rt: &tokio::runtime::Runtime,
+    client: &scimitar::http::Client,
+    base: &str,
+) -> Result<scimitar::runner::Capabilities, CmdError> {
+    rt.block_on(scimitar::runner::discover(client))
+        .map_err(|e| match e {
+            scimitar::http::HttpError::Credentials(why) => {
+                CmdError::Usage(format!("cannot get credentials: {why}"))
+            }
+            e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
+        })
+}

@@ -149,6 +149,11 @@ fn completion(
                 .map(ToString::to_string)
                 .unwrap_or_default(),
         )),
+        // scimitar.toml baseline: reported with its reason, not failed.
+        Outcome::Known => Ok(Completion::ignored_with(format!(
+            "known: {}",
+            r.known.as_deref().unwrap_or_default()
+        ))),
         Outcome::Advisory => Ok(Completion::ignored_with(
             r.findings
                 .first()

@@ -2,8 +2,10 @@
 //! command, the console, signals and exit codes. The library never imports
 //! anything from here.
 
+pub mod certify;
 pub mod cleanup;
 pub mod cli;
+pub mod config_args;
 pub mod conn;
 pub mod console;
 pub mod contact;
@@ -69,9 +71,24 @@ pub fn dispatch(cli: &Cli, rt: &tokio::runtime::Runtime) -> Result<ExitCode, Cmd
         Command::Cleanup(args) => cleanup::command(args, rt),
         Command::Load(args) => load::command(args, rt),
         Command::Record(args) => record::command(args, rt),
+        Command::Certify(args) => certify::command(args, rt),
         Command::SchemaSuite(args) => schema_suite::command(args, rt),
         Command::Completions { shell } => Ok(completions(*shell)),
     }
+}
+
+/// Merges scimitar.toml under the flags of the commands that read it.
+pub fn merge_config(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<(), CmdError> {
+    match (&mut cli.command, matches.subcommand()) {
+        (Command::Run(args), Some(("run", m))) => config_args::merge_run(args, m)?,
+        (Command::Certify(args), Some(("certify", m))) => {
+            if let Some(cfg) = config_args::read(&args.config)? {
+                config_args::merge_conn(&mut args.conn, m, &cfg);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn completions(shell: clap_complete::Shell) -> ExitCode {

@@ -128,14 +128,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     let unauthenticated = matches!(auth, Auth::None) && args.conn.headers.is_empty();
     let client = Arc::new(Client::new(conn::http_config(&args.conn, &base, auth)?)?);
 
-    let caps = rt
-        .block_on(runner::discover(&client))
-        .map_err(|e| match e {
-            scimitar::http::HttpError::Credentials(why) => {
-                CmdError::Usage(format!("cannot get credentials: {why}"))
-            }
-            e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
-        })?;
+    let caps = conn::discover(rt, &client, &base)?;
     rt.block_on(super::contact::check(
         &client,
         caps.contact.as_ref(),
@@ -201,6 +194,11 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         .sink(live.clone())
         .hook(snapshots.clone())
         .cancel_flag(cancel.clone());
+    // The baseline judges last, after snapshots may have failed a step.
+    let run = match &args.config.baseline {
+        Some(b) => run.hook(b.clone()),
+        None => run,
+    };
     let run_id = run.run_id().to_string();
     let cleanup_cmd = format!("scimitar cleanup --url {base} --prefix scimitar-{run_id}-");
     let caps = Arc::new(caps);
@@ -299,6 +297,9 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     write_reports(args, &result)?;
     let unfinished = report::compat::Compat::new(&result).unfinished();
 
+    if let Some(b) = &args.config.baseline {
+        b.notes().iter().for_each(|n| eprintln!("note: {n}"));
+    }
     let leftovers = result.has_leftovers();
     for s in &result.suites {
         for c in &s.cleanup {

@@ -653,11 +653,12 @@ fn profile<'a>(
             let r = StepRef { suite: s, step: st };
             match outcome {
                 Outcome::Failed => failing.push(r),
-                Outcome::Skipped => {
-                    let reason = st
-                        .skip_reason
-                        .as_ref()
-                        .map_or_else(|| "no reason given".into(), ToString::to_string);
+                Outcome::Skipped | Outcome::Known => {
+                    let reason = match (&st.known, &st.skip_reason) {
+                        (Some(k), _) => format!("known failure: {k}"),
+                        (None, Some(r)) => r.to_string(),
+                        (None, None) => "no reason given".into(),
+                    };
                     match skipped.last_mut() {
                         Some(g) if std::ptr::eq(g.suite, *s) && g.reason == reason => {
                             g.steps.push(&st.name)

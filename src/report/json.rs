@@ -1,5 +1,5 @@
 //! The `--json` report: the run's results as data, with a versioned schema
-//! (see README, "JSON report").
+//! (see docs/reports.md).
 
 use serde::Serialize;
 

@@ -34,7 +34,7 @@ pub fn render(run: &RunResult) -> String {
             s,
             selected(s),
             count(s, Outcome::Failed),
-            count(s, Outcome::Skipped),
+            count(s, Outcome::Skipped) + count(s, Outcome::Known),
         );
     }
     x.push_str("</testsuites>\n");
@@ -134,6 +134,11 @@ fn case(x: &mut String, s: &SuiteResult, st: &StepResult) {
                 .as_ref()
                 .map(ToString::to_string)
                 .unwrap_or_default();
+            let _ = write!(x, "\n      <skipped message=\"{}\"/>", attr(&why));
+        }
+        // A baseline-covered failure: not a CI failure, but visible.
+        Outcome::Known => {
+            let why = format!("known failure: {}", st.known.as_deref().unwrap_or_default());
             let _ = write!(x, "\n      <skipped message=\"{}\"/>", attr(&why));
         }
         Outcome::Passed | Outcome::Advisory => {}

@@ -249,7 +249,7 @@ pub fn steps_count(n: usize) -> String {
 }
 
 /// A fenced block that no backtick run inside `text` can close.
-fn fence(s: &mut String, lang: &str, text: &str) {
+pub fn fence(s: &mut String, lang: &str, text: &str) {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat(longest.max(2) + 1);
     let _ = write!(s, "\n{ticks}{lang}\n{}\n{ticks}\n", text.trim_end());

@@ -17,6 +17,13 @@ pub struct Counts {
     pub failed: usize,
     pub advisory: usize,
     pub skipped: usize,
+    /// Failures the baseline covers (`scimitar.toml` `[[known]]`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub known: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Counts {
@@ -26,6 +33,7 @@ impl Counts {
             Outcome::Failed => self.failed += 1,
             Outcome::Advisory => self.advisory += 1,
             Outcome::Skipped => self.skipped += 1,
+            Outcome::Known => self.known += 1,
         }
     }
 }

@@ -107,6 +107,12 @@ pub fn render(run: &RunResult) -> String {
         s.push_str(&line);
         s.push('\n');
     }
+    let known = run.count(crate::results::Outcome::Known);
+    if known > 0 {
+        s.push_str(&format!(
+            "  known failures (scimitar.toml baseline, not failing the run): {known}\n"
+        ));
+    }
     let left: Vec<String> = c
         .profiles
         .iter()

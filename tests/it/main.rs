@@ -7,11 +7,14 @@
 mod support;
 
 mod architecture;
+mod certify;
 mod cli;
 mod concurrency;
+mod config;
 mod declared;
 mod external;
 mod idp_suites;
+mod install;
 mod live_console;
 mod load;
 mod no_panic;
