@@ -295,7 +295,13 @@ fn unfilterable(j: &Judging) -> Vec<String> {
             Some(s) => format!("{}.{s}", p.attr),
             None => p.attr.clone(),
         };
-        if bad && !out.contains(&name) {
+        // Entra and Okta match every user by `userName eq` and every group by
+        // `displayName eq`: a server cannot declare its way out of those.
+        let idp_match = p.urn.is_none()
+            && p.sub_attr.is_none()
+            && (p.attr.eq_ignore_ascii_case("userName")
+                || p.attr.eq_ignore_ascii_case("displayName"));
+        if bad && !idp_match && !out.contains(&name) {
             out.push(name);
         }
     }

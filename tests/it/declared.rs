@@ -986,3 +986,40 @@ fn without_schemas_published_rfc_7643_judges() {
         "no failure names the enterprise extension: {f:#?}"
     );
 }
+
+#[test]
+fn user_name_filters_cannot_be_declared_away() {
+    // Entra and Okta match every user by `userName eq`: a server declaring
+    // userName not filterable and refusing the filter still fails.
+    let (o, why) = outcome_under(
+        Change {
+            on_request: Box::new(|r| {
+                r.param("filter")
+                    .is_some_and(|f| f.starts_with("userName eq"))
+                    .then(|| Resp {
+                        status: 400,
+                        headers: HeaderMap::new(),
+                        body: Some(
+                            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+                            "status": "400", "scimType": "invalidFilter"}),
+                        ),
+                        raw: None,
+                    })
+            }),
+            on_response: Box::new(|req, resp| {
+                if req.path == "/Schemas"
+                    && let Some(b) = resp.body.as_mut()
+                {
+                    each_object(b, &|m| {
+                        if m.get("name") == Some(&json!("userName")) {
+                            m.insert("filterable".into(), json!(false));
+                        }
+                    });
+                }
+            }),
+        },
+        "rfc-filters::eq",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
+    assert!(!why.contains("not judged"), "{why}");
+}
