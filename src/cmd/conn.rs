@@ -178,3 +178,35 @@ pub fn discover(
             e => CmdError::Usage(format!("cannot reach the SCIM endpoint at {base}: {e}")),
         })
 }
+
+/// Where a command sends its requests: the reference server started
+/// in-process for `--embedded` (with a fresh token), or `--url` with the
+/// connection flags' credentials. Neither is an error, never a silent run;
+/// `no_target` ends the message that says so.
+pub fn resolve_target(
+    conn_args: &ConnArgs,
+    embedded: bool,
+    rt: &tokio::runtime::Runtime,
+    no_target: &str,
+) -> Result<(Option<scimitar::server::RunningServer>, String, Auth), CmdError> {
+    if embedded {
+        let token = format!("scimitar-embedded-{}", uuid::Uuid::new_v4().simple());
+        let server = rt
+            .block_on(scimitar::server::spawn(
+                ([127, 0, 0, 1], 0).into(),
+                scimitar::server::ServerConfig {
+                    token: Some(token.clone()),
+                    ..Default::default()
+                },
+            ))
+            .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
+        let base = server.base_url.clone();
+        return Ok((Some(server), base, Auth::Bearer(token)));
+    }
+    match &conn_args.url {
+        Some(url) => Ok((None, url.clone(), auth(conn_args)?)),
+        None => Err(CmdError::Usage(format!(
+            "no target: give --url URL (or set SCIM_URL){no_target}"
+        ))),
+    }
+}

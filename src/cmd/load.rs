@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 
-use scimitar::http::{Auth, Client};
+use scimitar::http::Client;
 use scimitar::load::{self, Live, LoadConfig, report};
 
 use super::cli::ConnArgs;
@@ -136,30 +136,12 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
         max_p99_ms: args.max_p99,
     };
 
-    let embedded = if args.embedded {
-        let token = format!("scimitar-embedded-{}", uuid::Uuid::new_v4().simple());
-        let server = rt
-            .block_on(scimitar::server::spawn(
-                ([127, 0, 0, 1], 0).into(),
-                scimitar::server::ServerConfig {
-                    token: Some(token.clone()),
-                    ..Default::default()
-                },
-            ))
-            .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
-        Some((server, token))
-    } else {
-        None
-    };
-    let (base, auth) = match (&embedded, &args.conn.url) {
-        (Some((server, token)), _) => (server.base_url.clone(), Auth::Bearer(token.clone())),
-        (None, Some(url)) => (url.clone(), conn::auth(&args.conn)?),
-        (None, None) => {
-            return Err(CmdError::Usage(
-                "no target: give --url URL (or set SCIM_URL), or --embedded for the built-in reference server".into(),
-            ));
-        }
-    };
+    let (embedded, base, auth) = conn::resolve_target(
+        &args.conn,
+        args.embedded,
+        rt,
+        ", or --embedded for the built-in reference server",
+    )?;
     let mut http = conn::http_config(&args.conn, &base, auth)?;
     // The load driver paces 429s itself (every worker pauses), counts each
     // timeout, and keeps a connection per worker.
@@ -186,7 +168,7 @@ pub fn command(args: &LoadArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode
     if let Some(p) = progress {
         p.finish(rt);
     }
-    if let Some((server, _)) = embedded {
+    if let Some(server) = embedded {
         rt.block_on(server.shutdown());
     }
     let report = result.map_err(|e| CmdError::Usage(e.to_string()))?;

@@ -100,30 +100,12 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     let (mut builtin, mut builtin_files) = super::builtin_plan(&suites);
 
     // The target: exactly one of --url/SCIM_URL and --embedded; never a silent green run.
-    let embedded = if args.embedded {
-        let token = format!("scimitar-embedded-{}", uuid::Uuid::new_v4().simple());
-        let server = rt
-            .block_on(scimitar::server::spawn(
-                ([127, 0, 0, 1], 0).into(),
-                scimitar::server::ServerConfig {
-                    token: Some(token.clone()),
-                    ..Default::default()
-                },
-            ))
-            .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
-        Some((server, token))
-    } else {
-        None
-    };
-    let (base, auth) = match (&embedded, &args.conn.url) {
-        (Some((server, token)), _) => (server.base_url.clone(), Auth::Bearer(token.clone())),
-        (None, Some(url)) => (url.clone(), conn::auth(&args.conn)?),
-        (None, None) => {
-            return Err(CmdError::Usage(
-                "no target: give --url URL (or set SCIM_URL) to test your endpoint, or --embedded for the built-in reference server".into(),
-            ));
-        }
-    };
+    let (embedded, base, auth) = conn::resolve_target(
+        &args.conn,
+        args.embedded,
+        rt,
+        " to test your endpoint, or --embedded for the built-in reference server",
+    )?;
     let auth_described = auth.describe();
     let unauthenticated = matches!(auth, Auth::None) && args.conn.headers.is_empty();
     let client = Arc::new(Client::new(conn::http_config(&args.conn, &base, auth)?)?);
@@ -257,7 +239,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
         p.finish(rt);
     }
     let embedded_run = embedded.is_some();
-    if let Some((server, _)) = embedded {
+    if let Some(server) = embedded {
         rt.block_on(server.shutdown());
     }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Args;
-use scimitar::http::{Auth, Client};
+use scimitar::http::Client;
 use scimitar::runner::Capabilities;
 use scimitar::schema_suite::{self, Options, PROFILE};
 use scimitar::server::RunningServer;
@@ -60,31 +60,14 @@ pub fn target(
     embedded: bool,
     rt: &tokio::runtime::Runtime,
 ) -> Result<(Arc<Client>, Option<RunningServer>), CmdError> {
-    if embedded {
-        let token = format!("scimitar-embedded-{}", uuid::Uuid::new_v4().simple());
-        let server = rt
-            .block_on(scimitar::server::spawn(
-                ([127, 0, 0, 1], 0).into(),
-                scimitar::server::ServerConfig {
-                    token: Some(token.clone()),
-                    ..Default::default()
-                },
-            ))
-            .map_err(|e| CmdError::Io(format!("cannot start the embedded server: {e}")))?;
-        let client = Client::new(conn::http_config(
-            conn_args,
-            &server.base_url,
-            Auth::Bearer(token),
-        )?)?;
-        return Ok((Arc::new(client), Some(server)));
-    }
-    let Some(url) = &conn_args.url else {
-        return Err(CmdError::Usage(
-            "the schema profile reads the server's /Schemas: give --url URL (or set SCIM_URL), or --embedded".into(),
-        ));
-    };
-    let client = Client::new(conn::http_config(conn_args, url, conn::auth(conn_args)?)?)?;
-    Ok((Arc::new(client), None))
+    let (server, base, auth) = conn::resolve_target(
+        conn_args,
+        embedded,
+        rt,
+        ", or --embedded: the schema profile reads the server's /Schemas",
+    )?;
+    let client = Client::new(conn::http_config(conn_args, &base, auth)?)?;
+    Ok((Arc::new(client), server))
 }
 
 /// The generated suites for `run --idp schema` and `list --idp schema`:
