@@ -286,6 +286,12 @@ pub enum SkipReason {
         /// Whether that step ran only as setup for this one (not selected).
         setup: bool,
     },
+    /// The step depends on a step whose request the server refused with only
+    /// an advisory finding (a behaviour the IdP tolerates): nothing to verify.
+    DependencyRefused {
+        /// That step's name.
+        step: String,
+    },
     /// The step depends on a step that was not checked.
     DependencyUnchecked {
         /// That step's name.
@@ -347,6 +353,12 @@ impl fmt::Display for SkipReason {
             ),
             SkipReason::MissingVariable { name, producer, .. } => {
                 write!(f, "'{producer}' failed to produce {{{{{name}}}}}")
+            }
+            SkipReason::DependencyRefused { step } => {
+                write!(
+                    f,
+                    "it depends on '{step}', which the server refused (advisory)"
+                )
             }
             SkipReason::DependencyUnchecked { step } => {
                 write!(f, "it depends on '{step}', which was not checked")

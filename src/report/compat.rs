@@ -79,6 +79,9 @@ pub enum Unchecked {
     Unsupported,
     /// Follows a failing step of its suite.
     AfterFailure,
+    /// Verifies a change the server refused with only an advisory finding
+    /// (a behaviour the IdP tolerates): nothing there to verify.
+    AfterRefusal,
     /// Depends on a step that was itself not checked.
     Dependency,
 }
@@ -95,6 +98,7 @@ impl Unchecked {
             SkipReason::Unsupported { .. } => Unchecked::Unsupported,
             // A step that failed (or timed out) left nothing to build on:
             // the failure already fails the run.
+            SkipReason::DependencyRefused { .. } => Unchecked::AfterRefusal,
             SkipReason::EarlierStepFailed { .. }
             | SkipReason::MissingVariable { .. }
             | SkipReason::TargetDown { .. } => Unchecked::AfterFailure,
@@ -114,6 +118,7 @@ impl Unchecked {
             Unchecked::Filtered => "not selected",
             Unchecked::Unsupported => "need a capability the server lacks",
             Unchecked::AfterFailure => "after a failing step",
+            Unchecked::AfterRefusal => "verify a change the server refused (advisory)",
             Unchecked::Dependency => "depend on an unchecked step",
         }
     }
@@ -127,6 +132,7 @@ impl Unchecked {
             Unchecked::Filtered => "filtered",
             Unchecked::Unsupported => "unsupported",
             Unchecked::AfterFailure => "after_failure",
+            Unchecked::AfterRefusal => "after_advisory_refusal",
             Unchecked::Dependency => "dependency_unchecked",
         }
     }
@@ -142,7 +148,7 @@ impl Unchecked {
             | Unchecked::SuiteError
             | Unchecked::Dependency => true,
             Unchecked::Filtered => !explicit,
-            Unchecked::Unsupported | Unchecked::AfterFailure => false,
+            Unchecked::Unsupported | Unchecked::AfterFailure | Unchecked::AfterRefusal => false,
         }
     }
 }

@@ -393,9 +393,8 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         ctx.hooks.iter().map(|h| h.suite(suite, &vars)).collect();
     let plan = plan(suite, last, &ctx.excluded);
     let mut created: Vec<String> = Vec::new();
-    // How each step that ran ended, for the steps that depend on it (a
-    // failure whose request the server accepted counts as done).
-    let mut ended: HashMap<&str, Outcome> = HashMap::new();
+    // How each step that ran ended, for the steps that depend on it.
+    let mut ended: HashMap<&str, Ended> = HashMap::new();
     for (step_index, step) in suite.steps[..=last].iter().enumerate() {
         if !plan[step_index] {
             // Excluded by the user and needed by no later step: not run.
@@ -419,23 +418,10 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         r.selected = is_sel;
         // A snapshot difference fails the step but does not stop the suite:
         // the later steps' diffs are worth seeing too.
-        let outcome = r.outcome;
         for h in &mut hooks {
             h.after_step(step, &vars, &mut r);
         }
-        // A failed step whose request was still accepted (2xx) changed the
-        // state: what depends on it runs and shows whether the state is right.
-        let refused = outcome == Outcome::Failed
-            && !r
-                .exchange
-                .as_ref()
-                .is_some_and(|ex| is_2xx(ex.response.status));
-        let outcome = if outcome == Outcome::Failed && !refused {
-            Outcome::Advisory
-        } else {
-            outcome
-        };
-        ended.insert(step.name.as_str(), outcome);
+        ended.insert(step.name.as_str(), Ended::of(step, &r));
         if matches!(r.skip_reason, Some(SkipReason::TargetDown { .. })) && skip.is_none() {
             skip = r.skip_reason.clone();
         }
@@ -515,23 +501,67 @@ fn plan(suite: &Suite, last: usize, excluded: &HashSet<(String, String)>) -> Vec
 
 /// Why a step cannot be run or means nothing now, if so: a variable it uses
 /// was not produced, or a step it depends on did not pass.
+/// What a step left for the steps that depend on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// Its request was accepted (2xx), or it expected no success: whatever
+    /// its findings, what depends on it shows whether the state is right.
+    Done,
+    /// It asked for a change and the server refused it (no 2xx), failed or
+    /// advisory alike: the state it builds is not there. (A fallback stands
+    /// in for the resource, so later steps that only need its id run; what
+    /// verifies the IdP-shaped content declares `depends_on` and is skipped.)
+    Refused { failed: bool },
+    /// Not checked.
+    Unchecked,
+}
+
+impl Ended {
+    fn of(step: &Step, r: &StepResult) -> Ended {
+        let accepted = |ex: &Exchange| is_2xx(ex.response.status);
+        match r.outcome {
+            Outcome::Skipped => Ended::Unchecked,
+            Outcome::Passed => Ended::Done,
+            Outcome::Failed | Outcome::Advisory | Outcome::Known
+                if expects_success(&step.expect) && !r.exchange.as_ref().is_some_and(accepted) =>
+            {
+                Ended::Refused {
+                    failed: r.outcome != Outcome::Advisory,
+                }
+            }
+            Outcome::Failed | Outcome::Advisory | Outcome::Known => Ended::Done,
+        }
+    }
+}
+
+/// Whether the expectation asks for a 2xx (directly or in an alternative).
+fn expects_success(exp: &crate::suite::Expectation) -> bool {
+    exp.status
+        .as_ref()
+        .is_some_and(|codes| codes.iter().any(|c| is_2xx(*c)))
+        || exp.any_of.iter().any(expects_success)
+}
+
 fn blocked(
     suite: &Suite,
     step: &Step,
     vars: &Vars,
-    ended: &HashMap<&str, Outcome>,
+    ended: &HashMap<&str, Ended>,
     sel: &Selection,
     excluded: &HashSet<(String, String)>,
 ) -> Option<SkipReason> {
     for v in &step.depends_on {
         match ended.get(v.as_str()) {
-            Some(Outcome::Failed) => {
+            Some(Ended::Refused { failed: true }) => {
                 return Some(SkipReason::EarlierStepFailed { step: v.clone() });
             }
-            Some(Outcome::Skipped) => {
+            Some(Ended::Refused { failed: false }) => {
+                return Some(SkipReason::DependencyRefused { step: v.clone() });
+            }
+            Some(Ended::Unchecked) => {
                 return Some(SkipReason::DependencyUnchecked { step: v.clone() });
             }
-            Some(_) => {}
+            Some(Ended::Done) => {}
             None if excluded.contains(&(suite.name.clone(), v.clone())) => {
                 return Some(SkipReason::DependencyExcluded { step: v.clone() });
             }

@@ -67,3 +67,49 @@ fn a_skipped_step_another_needs_runs_as_setup() {
     assert_eq!(step(&report, "read-user").unwrap()["outcome"], "passed");
     assert_eq!(code, 0, "{stdout}");
 }
+
+#[test]
+fn what_depends_on_an_advisory_refusal_is_skipped_not_judged_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("refused.yaml");
+    std::fs::write(
+        &suite,
+        r#"
+name: refused
+steps:
+  - name: tolerated-create
+    advisory: true
+    request: { method: POST, path: /Users, body: { schemas: [urn:ietf:params:scim:schemas:core:2.0:User] } }
+    expect: { status: 201 }
+  - name: verify-create
+    depends_on: [tolerated-create]
+    request: { method: GET, path: /Users }
+    expect: { status: 200, json: { "$.totalResults": 1 } }
+  - name: expected-error
+    request: { method: GET, path: /Users/nobody }
+    expect: { status: 404 }
+  - name: after-expected-error
+    depends_on: [expected-error]
+    request: { method: GET, path: /Users }
+    expect: { status: 200 }
+"#,
+    )
+    .unwrap();
+    let (_, stdout, report) = run(&["--suite", suite.to_str().unwrap()]);
+    assert_eq!(
+        step(&report, "tolerated-create").unwrap()["outcome"],
+        "advisory",
+        "{stdout}"
+    );
+    let verify = step(&report, "verify-create").unwrap();
+    assert_eq!(verify["outcome"], "skipped", "{stdout}");
+    assert_eq!(
+        verify["skip_reason"],
+        "it depends on 'tolerated-create', which the server refused (advisory)"
+    );
+    // A step that asked for an error and got it built what comes after it.
+    assert_eq!(
+        step(&report, "after-expected-error").unwrap()["outcome"],
+        "passed"
+    );
+}
