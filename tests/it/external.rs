@@ -119,11 +119,6 @@ const SCIM2_SERVER_ADVISORIES: &[(&str, &str)] = &[
          value-filter path, the Entra-style form JumpCloud is reported to send (uni-moni KB; exact \
          body unpublished); RFC 7644 §3.5.2.2 selects values to remove by a path filter",
     ),
-    (
-        "jumpcloud-groups::verify-only-listed-member-removed",
-        "follows from the refused value-list remove above: the member is still there, as it \
-         should be after a 400",
-    ),
 ];
 
 /// scim2-tester results other than SUCCESS against `scimitar serve`:
