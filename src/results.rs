@@ -25,6 +25,9 @@ pub struct RunResult {
     pub requests_sent: u64,
     /// What discovery learned; `None` for a capability the server did not say.
     pub capabilities: Vec<(String, Option<bool>)>,
+    /// Whose attribute definitions judged the run: the server's `/Schemas`
+    /// or RFC 7643's.
+    pub schemas: SchemasJudged,
     /// Every suite's result, in the suites' order.
     pub suites: Vec<SuiteResult>,
     /// What the server's rate limiting did to the run.
@@ -53,6 +56,45 @@ impl RunResult {
         self.suites
             .iter()
             .any(|s| s.cleanup.iter().any(|c| !c.ok()))
+    }
+}
+
+/// Whose schema definitions judged attributes (RFC 7643 §7; `/Schemas` is
+/// RFC 7644 §4): an attribute the server declares must behave as declared,
+/// one it does not declare is not held against it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SchemasJudged {
+    /// `server` (its own `/Schemas`) or `rfc7643` (RFC 7643's definitions).
+    pub source: String,
+    /// The schema URNs that judged.
+    pub ids: Vec<String>,
+    /// Why RFC 7643's definitions were used, when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl SchemasJudged {
+    /// Whether the server's own `/Schemas` judged.
+    pub fn by_server(&self) -> bool {
+        self.source == "server"
+    }
+
+    /// One line for the console and the reports.
+    pub fn describe(&self) -> String {
+        let ids: Vec<&str> = self
+            .ids
+            .iter()
+            .map(|id| {
+                id.strip_prefix("urn:ietf:params:scim:schemas:")
+                    .unwrap_or(id)
+            })
+            .collect();
+        if self.by_server() {
+            format!("the server's /Schemas ({})", ids.join(", "))
+        } else {
+            let why = self.why.as_deref().unwrap_or("the server published none");
+            format!("RFC 7643's definitions ({why})")
+        }
     }
 }
 

@@ -327,6 +327,8 @@ pub struct Compat<'a> {
     pub duration_secs: f64,
     /// Capabilities as discovery saw them: `(name, "yes" | "no" | "not said")`.
     pub capabilities: Vec<(String, &'static str)>,
+    /// Whose schemas judged attributes, in words.
+    pub schemas: String,
     pub profiles: Vec<Profile<'a>>,
     /// Steps whose response differs from the accepted snapshot (or whose
     /// snapshot could not be compared): their own line, not a verdict.
@@ -475,6 +477,7 @@ impl<'a> Compat<'a> {
                     (k.clone(), said)
                 })
                 .collect(),
+            schemas: run.schemas.describe(),
             profiles,
             snapshot_changes,
             explicit_partial: inv.filters.explicit(),

@@ -97,6 +97,11 @@ pub fn render(run: &RunResult) -> String {
         "<tr><th>Capabilities (discovery)</th><td>{}</td></tr>",
         caps.join(", ")
     );
+    let _ = writeln!(
+        s,
+        "<tr><th>Attributes judged by</th><td>{}</td></tr>",
+        esc(&c.schemas)
+    );
     s.push_str("</table>\n");
 
     s.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n");

@@ -28,6 +28,7 @@ pub fn render(run: &RunResult) -> String {
         .map(|(k, v)| format!("{}: {v}", inline(k)))
         .collect();
     let _ = writeln!(s, "| Capabilities (discovery) | {} |", caps.join(", "));
+    let _ = writeln!(s, "| Attributes judged by | {} |", inline(&c.schemas));
 
     let _ = writeln!(s, "\n## Verdicts\n");
     let _ = writeln!(s, "{}\n", inline(&c.in_short()));

@@ -59,6 +59,7 @@ pub fn render(run: &RunResult) -> String {
         run.requests_sent,
         run.duration.as_secs_f64()
     ));
+    s.push_str(&format!("  attributes judged by {}\n", c.schemas));
     let rows: Vec<_> = c.profiles.iter().filter(|p| p.suites > 0).collect();
     if rows.is_empty() {
         s.push_str("  no suite ran\n");

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::http::{Client, HttpError, Request};
-use crate::results::SkipReason;
+use crate::results::{SchemasJudged, SkipReason};
 use crate::scim::declared::Declared;
 use crate::suite::Capability;
 
@@ -17,6 +17,8 @@ pub struct Capabilities {
     /// The resource types and schemas the server declares in `/Schemas`
     /// and `/ResourceTypes`; RFC 7643's when it publishes no `/Schemas`.
     pub declared: Declared,
+    /// Why `declared` is RFC 7643's, when it is.
+    pub schemas_note: Option<String>,
     /// The `/ServiceProviderConfig` exchange: the run's first contact.
     pub contact: Option<crate::http::Exchange>,
 }
@@ -32,6 +34,24 @@ impl Capabilities {
     pub fn set(&mut self, c: Capability, v: Option<bool>) {
         self.values.retain(|(k, _)| *k != c);
         self.values.push((c, v));
+    }
+
+    /// Whose schemas judge this run, for the results.
+    pub fn schemas_judged(&self) -> SchemasJudged {
+        SchemasJudged {
+            source: if self.declared.published() {
+                "server"
+            } else {
+                "rfc7643"
+            }
+            .into(),
+            ids: self.declared.schemas.iter().map(|s| s.id.clone()).collect(),
+            why: (!self.declared.published()).then(|| {
+                self.schemas_note
+                    .clone()
+                    .unwrap_or_else(|| "discovery did not read /Schemas".into())
+            }),
+        }
     }
 
     /// Why a suite needing `requires` cannot run here, if it cannot.
@@ -93,19 +113,25 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
     // judged by RFC 7643's schemas, and the run goes on.
     let schemas = client
         .send(&Request::new(reqwest::Method::GET, "/Schemas"))
-        .await
-        .ok();
-    if let Some(schemas) = &schemas
-        && let (Some(v), 200) = (&schemas.response.json, schemas.response.status)
-        && let Some(d) = Declared::from_server(
-            v,
-            rt.response
-                .json
-                .as_ref()
-                .filter(|_| rt.response.status == 200),
-        )
-    {
-        caps.declared = d;
+        .await;
+    let types = rt
+        .response
+        .json
+        .as_ref()
+        .filter(|_| rt.response.status == 200);
+    match &schemas {
+        Err(e) => caps.schemas_note = Some(format!("GET /Schemas failed: {e}")),
+        Ok(ex) => match (&ex.response.json, ex.response.status) {
+            (Some(v), 200) => match Declared::from_server(v, types) {
+                Some(d) => caps.declared = d,
+                None => {
+                    caps.schemas_note =
+                        Some("GET /Schemas declared no schema with attributes".into())
+                }
+            },
+            (_, 200) => caps.schemas_note = Some("GET /Schemas answered 200 without JSON".into()),
+            (_, status) => caps.schemas_note = Some(format!("GET /Schemas answered {status}")),
+        },
     }
     if let (Some(v), 200) = (&rt.response.json, rt.response.status) {
         let types: Vec<&Value> = match v.get("Resources") {

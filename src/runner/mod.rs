@@ -214,6 +214,7 @@ impl Run {
                 .iter()
                 .map(|c| (c.to_string(), ctx.caps.get(*c)))
                 .collect(),
+            schemas: ctx.caps.schemas_judged(),
             suites: results.into_iter().flatten().collect(),
             notes,
         };

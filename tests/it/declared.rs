@@ -376,6 +376,21 @@ fn an_undeclared_extension_is_advice_not_failure() {
         &[],
     );
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    // The server's own /Schemas judged, and the results name them.
+    assert!(r.schemas.by_server(), "{:?}", r.schemas);
+    assert!(r.schemas.why.is_none());
+    assert!(
+        !r.schemas.ids.iter().any(|id| id == ENTERPRISE),
+        "{:?}",
+        r.schemas
+    );
+    assert!(
+        r.schemas
+            .describe()
+            .starts_with("the server's /Schemas (core:2.0:User"),
+        "{}",
+        r.schemas.describe()
+    );
     // The Entra steps that expect enterprise attributes say what to do.
     let advised: Vec<&StepResult> = r
         .suites
@@ -984,6 +999,14 @@ fn without_schemas_published_rfc_7643_judges() {
     assert!(
         f.iter().any(|l| l.contains(ENTERPRISE)),
         "no failure names the enterprise extension: {f:#?}"
+    );
+    // The results say so, and why.
+    assert_eq!(r.schemas.source, "rfc7643");
+    assert_eq!(r.schemas.why.as_deref(), Some("GET /Schemas answered 404"));
+    assert!(r.schemas.ids.iter().any(|id| id == ENTERPRISE));
+    assert_eq!(
+        r.schemas.describe(),
+        "RFC 7643's definitions (GET /Schemas answered 404)"
     );
 }
 

@@ -1278,6 +1278,7 @@ mod rules {
             duration: std::time::Duration::ZERO,
             requests_sent: 0,
             capabilities: Vec::new(),
+            schemas: Default::default(),
             suites: vec![SuiteResult {
                 name: "rfc-groups".into(),
                 idp: "rfc".into(),
