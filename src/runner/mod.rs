@@ -842,6 +842,26 @@ fn capture(source: &CaptureSource, ex: &Exchange) -> Result<Value, String> {
     }
 }
 
+/// The path below the base URL of a resource a Bulk operation created, from
+/// its `location`. A server behind a proxy or a load balancer often names
+/// another host or prefix there, so anything but the base URL is read as
+/// `…/{endpoint}/{id}`: SCIM endpoints are one segment (RFC 7644 §3.2).
+fn bulk_created(client: &Client, location: &str) -> Option<String> {
+    let base = client.base_url().as_str().trim_end_matches('/');
+    if let Some(rel) = location.strip_prefix(base)
+        && rel.starts_with('/')
+    {
+        return Some(rel.trim_end_matches('/').to_string());
+    }
+    let path = reqwest::Url::parse(location)
+        .map(|u| u.path().to_string())
+        .unwrap_or_else(|_| location.split(['?', '#']).next().unwrap_or("").to_string());
+    let mut segments = path.trim_end_matches('/').rsplit('/');
+    let id = segments.next().filter(|s| !s.is_empty())?;
+    let endpoint = segments.next().filter(|s| !s.is_empty())?;
+    Some(format!("/{endpoint}/{id}"))
+}
+
 /// Remembers what a request created, and forgets what it deleted, so the
 /// run removes exactly what it made.
 fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String>) {
@@ -868,8 +888,7 @@ fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String
         created.push(format!("{path}/{}", encode_segment(id)));
     }
     if req.method == reqwest::Method::POST && path.eq_ignore_ascii_case("/bulk") {
-        // Bulk creates come back as per-operation locations.
-        let base = client.base_url().as_str().trim_end_matches('/').to_string();
+        // Bulk creates come back as per-operation locations (RFC 7644 §3.7).
         if let Some(ops) = ex
             .response
             .json
@@ -889,11 +908,11 @@ fn track(req: &Request, ex: &Exchange, client: &Client, created: &mut Vec<String
                                 .map(str::to_string)
                                 .or_else(|| s.as_u64().map(|n| n.to_string()))
                         })
-                        .is_some_and(|s| s.starts_with("201"));
+                        .is_some_and(|s| s.starts_with('2'));
                 if let (true, Some(loc)) = (created_ok, op.get("location").and_then(Value::as_str))
-                    && let Some(rel) = loc.strip_prefix(&base)
+                    && let Some(rel) = bulk_created(client, loc)
                 {
-                    created.push(rel.to_string());
+                    created.push(rel);
                 }
             }
         }

@@ -1046,3 +1046,61 @@ fn user_name_filters_cannot_be_declared_away() {
     assert_eq!(o, Outcome::Failed, "{why}");
     assert!(!why.contains("not judged"), "{why}");
 }
+
+#[test]
+fn bulk_creates_are_cleaned_up_whatever_host_their_location_names() {
+    // Behind a load balancer a server names its public host (and prefix) in
+    // Bulk `location`s; what those operations created is still deleted.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (url, server) = start(Change::response(|req, resp| {
+            if req.path.eq_ignore_ascii_case("/Bulk")
+                && let Some(ops) = resp
+                    .body
+                    .as_mut()
+                    .and_then(|b| b.get_mut("Operations"))
+                    .and_then(Value::as_array_mut)
+            {
+                for op in ops {
+                    if let Some(loc) = op.get("location").and_then(Value::as_str) {
+                        let tail = &loc[loc.find("/Users/").or(loc.find("/Groups/")).unwrap()..];
+                        op["location"] = json!(format!("https://scim.example.com/api/v2{tail}"));
+                    }
+                }
+            }
+        }))
+        .await;
+        let mut cfg = HttpConfig::new(url.parse().expect("url"));
+        cfg.auth = Auth::Bearer(TOKEN.into());
+        let client = Arc::new(Client::new(cfg).expect("client"));
+        let r = Run::new(suites(&["suites/rfc/bulk.yaml"]))
+            .execute(client)
+            .await
+            .expect("the proxy answers discovery");
+        let cleaned: Vec<&str> = r.suites[0]
+            .cleanup
+            .iter()
+            .map(|c| c.path.as_str())
+            .collect();
+        assert!(
+            cleaned.iter().any(|p| p.starts_with("/Users/"))
+                && cleaned.iter().any(|p| p.starts_with("/Groups/")),
+            "the Bulk creates were not tracked: {cleaned:?}"
+        );
+        assert!(!r.has_leftovers(), "{:?}", r.suites[0].cleanup);
+        // Straight to the reference server: nothing the run made is left.
+        let http = reqwest::Client::new();
+        for list in ["Users", "Groups"] {
+            let body: Value = http
+                .get(format!("http://{}/scim/v2/{list}", server.addr))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .expect("the reference server answers")
+                .json()
+                .await
+                .expect("a ListResponse");
+            assert_eq!(body["totalResults"], json!(0), "{list} left: {body}");
+        }
+    });
+}
