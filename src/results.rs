@@ -28,6 +28,10 @@ pub struct RunResult {
     /// Whose attribute definitions judged the run: the server's `/Schemas`
     /// or RFC 7643's.
     pub schemas: SchemasJudged,
+    /// The userName lookup the IdP profiles stand on, checked once with two
+    /// users present; `None` when no IdP suite ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<LookupCheck>,
     /// Every suite's result, in the suites' order.
     pub suites: Vec<SuiteResult>,
     /// What the server's rate limiting did to the run.
@@ -56,6 +60,55 @@ impl RunResult {
         self.suites
             .iter()
             .any(|s| s.cleanup.iter().any(|c| !c.ok()))
+            || self
+                .lookup
+                .as_ref()
+                .is_some_and(|l| l.cleanup.iter().any(|c| !c.ok()))
+    }
+}
+
+/// How the userName lookup check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LookupOutcome {
+    /// Each user was found by its own userName, and only it.
+    Works,
+    /// The filter was refused, or found the wrong users or none.
+    Broken,
+    /// The two users it needs could not be created (or the run stopped).
+    Unchecked,
+}
+
+/// Entra ID, Okta, Google Workspace, PingFederate, JumpCloud and OneLogin
+/// find every user with `filter=userName eq "…"` before they create or
+/// update it: a server whose filter is refused, ignored or loose makes them
+/// create duplicates or overwrite the wrong user. Checked once per run with
+/// two users present (a lookup on an empty server proves nothing).
+#[derive(Debug, Clone, Serialize)]
+pub struct LookupCheck {
+    /// `works`, `broken` or `unchecked`.
+    pub outcome: LookupOutcome,
+    /// What was seen, in one sentence.
+    pub summary: String,
+    /// What `/ServiceProviderConfig` says of `filter.supported`.
+    pub declared_filter: Option<bool>,
+    /// The built-in profiles this check speaks for.
+    pub profiles: Vec<String>,
+    /// The requests and responses behind the verdict.
+    pub exchanges: Vec<Exchange>,
+    /// The two users' removal.
+    pub cleanup: Vec<CleanupResult>,
+}
+
+impl LookupCheck {
+    /// The line the console and the reports show.
+    pub fn describe(&self) -> String {
+        let word = match self.outcome {
+            LookupOutcome::Works => "works",
+            LookupOutcome::Broken => "BROKEN",
+            LookupOutcome::Unchecked => "not checked",
+        };
+        format!("{word}: {}", self.summary)
     }
 }
 

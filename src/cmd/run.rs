@@ -172,6 +172,7 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
             ..RunOptions::default()
         })
         .select(selection)
+        .profile_suites(builtin_files.clone())
         .exclude(excluded(args, &all_suites))
         .sink(live.clone())
         .hook(snapshots.clone())
@@ -290,6 +291,17 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
             }
         }
     }
+    for c in result.lookup.iter().flat_map(|l| &l.cleanup) {
+        if let Some(why) = c.problem() {
+            eprintln!("left behind: userName lookup check: {}: {why}", c.path);
+        }
+    }
+    // A broken lookup fails every IdP profile it speaks for, even when no
+    // selected step happened to trip over it.
+    let lookup_broken = result
+        .lookup
+        .as_ref()
+        .is_some_and(|l| l.outcome == scimitar::results::LookupOutcome::Broken);
     if leftovers && !embedded_run {
         eprintln!(
             "hint: `{cleanup_cmd}` removes what this run left (add --dry-run to see it first)"
@@ -298,11 +310,13 @@ pub fn command(args: &RunArgs, rt: &tokio::runtime::Runtime) -> Result<ExitCode,
     if interrupted {
         return Ok(ExitCode::from(EXIT_INTERRUPTED));
     }
-    Ok(ExitCode::from(if failed || leftovers || unfinished {
-        EXIT_FAILED
-    } else {
-        EXIT_OK
-    }))
+    Ok(ExitCode::from(
+        if failed || lookup_broken || leftovers || unfinished {
+            EXIT_FAILED
+        } else {
+            EXIT_OK
+        },
+    ))
 }
 
 /// As nextest says "no tests to run": a green run of nothing is no answer.

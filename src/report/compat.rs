@@ -4,7 +4,8 @@
 
 use super::{Counts, idp_label};
 use crate::results::{
-    Finding, Invocation, Outcome, RunResult, SkipReason, StepResult, SuiteResult,
+    Finding, Invocation, LookupCheck, LookupOutcome, Outcome, RunResult, SkipReason, StepResult,
+    SuiteResult,
 };
 
 /// The profiles a vendor is asked about, in report order. Profiles not run
@@ -270,6 +271,8 @@ pub struct Profile<'a> {
     pub skipped: Vec<SkipGroup<'a>>,
     /// Resources the run could not delete: `(suite, path, why)`.
     pub leftovers: Vec<(&'a str, &'a str, String)>,
+    /// The run's userName lookup check, when it speaks for this profile.
+    pub lookup: Option<&'a LookupCheck>,
 }
 
 impl Profile<'_> {
@@ -294,7 +297,20 @@ impl Profile<'_> {
                     "them"
                 }
             ),
+            Verdict::NotCompatible { failing } if self.lookup_broken() => {
+                if failing == 0 {
+                    "not compatible: its userName lookup is broken".into()
+                } else {
+                    format!(
+                        "not compatible: its userName lookup is broken, and {}",
+                        steps(failing)
+                    )
+                }
+            }
             Verdict::NotCompatible { failing } => format!("not compatible: {}", steps(failing)),
+            Verdict::Incomplete if self.lookup_unchecked() => {
+                "incomplete: its userName lookup could not be checked".into()
+            }
             Verdict::Incomplete if self.interrupted && self.coverage.unchecked.is_empty() => {
                 "incomplete: the run was interrupted".into()
             }
@@ -303,6 +319,19 @@ impl Profile<'_> {
             Verdict::CustomPassed => "passed (custom suites)".into(),
             Verdict::CustomFailed { failing } => format!("{} (custom suites)", steps(failing)),
         }
+    }
+
+    /// The run's lookup check found the filter this profile's IdP finds
+    /// users with refused, ignored or loose.
+    pub fn lookup_broken(&self) -> bool {
+        self.lookup
+            .is_some_and(|l| l.outcome == LookupOutcome::Broken)
+    }
+
+    /// The lookup check could not run (its users could not be created).
+    pub fn lookup_unchecked(&self) -> bool {
+        self.lookup
+            .is_some_and(|l| l.outcome == LookupOutcome::Unchecked)
     }
 
     /// The coverage cell: `48/48` for a profile, `3 steps` for custom suites.
@@ -329,6 +358,8 @@ pub struct Compat<'a> {
     pub capabilities: Vec<(String, &'static str)>,
     /// Whose schemas judged attributes, in words.
     pub schemas: String,
+    /// The userName lookup check, in words, when it ran.
+    pub lookup: Option<String>,
     pub profiles: Vec<Profile<'a>>,
     /// Steps whose response differs from the accepted snapshot (or whose
     /// snapshot could not be compared): their own line, not a verdict.
@@ -413,6 +444,10 @@ impl<'a> Compat<'a> {
                     .filter(|s| s.idp == idp && builtin(s))
                     .collect();
                 let mut p = profile(idp, idp_label(idp), false, &suites, inv.interrupted);
+                p.lookup = run
+                    .lookup
+                    .as_ref()
+                    .filter(|l| !suites.is_empty() && l.profiles.iter().any(|x| x == idp));
                 p.coverage = if planned(idp) {
                     builtin_coverage(inv, idp, &suites)
                 } else {
@@ -478,6 +513,10 @@ impl<'a> Compat<'a> {
                 })
                 .collect(),
             schemas: run.schemas.describe(),
+            lookup: run
+                .lookup
+                .as_ref()
+                .map(|l| format!("{} (profiles: {})", l.describe(), l.profiles.join(", "))),
             profiles,
             snapshot_changes,
             explicit_partial: inv.filters.explicit(),
@@ -540,10 +579,10 @@ impl<'a> Compat<'a> {
     /// choose (rate limited, interrupted, a suite that could not be set
     /// up). A partial selection counts only when it was not explicit.
     pub fn unfinished(&self) -> bool {
-        self.profiles
-            .iter()
-            .filter(|p| p.suites > 0)
-            .any(|p| p.coverage.unfinished(self.explicit_partial))
+        self.profiles.iter().filter(|p| p.suites > 0).any(|p| {
+            p.coverage.unfinished(self.explicit_partial)
+                || (p.verdict == Verdict::Incomplete && p.lookup_unchecked())
+        })
     }
 
     /// `2 responses changed since the accepted snapshots`, if any did.
@@ -705,6 +744,7 @@ fn profile<'a>(
         advisory,
         skipped,
         leftovers,
+        lookup: None,
     }
 }
 
@@ -712,7 +752,7 @@ fn profile<'a>(
 /// of the profile was checked; never after an interruption.
 fn finish(p: &mut Profile) {
     let c = &p.coverage;
-    p.verdict = if p.counts.failed > 0 {
+    p.verdict = if p.counts.failed > 0 || p.lookup_broken() {
         if p.custom {
             Verdict::CustomFailed {
                 failing: p.counts.failed,
@@ -727,6 +767,7 @@ fn finish(p: &mut Profile) {
         Verdict::NotTested
     } else if c.checked == 0
         || p.interrupted
+        || p.lookup_unchecked()
         || c.checked + c.count(Unchecked::Unsupported) < c.total
     {
         Verdict::Incomplete

@@ -102,6 +102,9 @@ pub fn render(run: &RunResult) -> String {
         "<tr><th>Attributes judged by</th><td>{}</td></tr>",
         esc(&c.schemas)
     );
+    if let Some(l) = &c.lookup {
+        let _ = writeln!(s, "<tr><th>userName lookup</th><td>{}</td></tr>", esc(l));
+    }
     s.push_str("</table>\n");
 
     s.push_str("<h2 id=\"verdicts\">Verdicts</h2>\n");

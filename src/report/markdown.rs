@@ -29,6 +29,9 @@ pub fn render(run: &RunResult) -> String {
         .collect();
     let _ = writeln!(s, "| Capabilities (discovery) | {} |", caps.join(", "));
     let _ = writeln!(s, "| Attributes judged by | {} |", inline(&c.schemas));
+    if let Some(l) = &c.lookup {
+        let _ = writeln!(s, "| userName lookup | {} |", inline(l));
+    }
 
     let _ = writeln!(s, "\n## Verdicts\n");
     let _ = writeln!(s, "{}\n", inline(&c.in_short()));

@@ -60,6 +60,9 @@ pub fn render(run: &RunResult) -> String {
         run.duration.as_secs_f64()
     ));
     s.push_str(&format!("  attributes judged by {}\n", c.schemas));
+    if let Some(l) = &c.lookup {
+        s.push_str(&format!("  userName lookup {l}\n"));
+    }
     let rows: Vec<_> = c.profiles.iter().filter(|p| p.suites > 0).collect();
     if rows.is_empty() {
         s.push_str("  no suite ran\n");
@@ -119,6 +122,10 @@ pub fn render(run: &RunResult) -> String {
         .iter()
         .flat_map(|p| p.leftovers.iter())
         .map(|(suite, path, why)| format!("  {suite}: {path} ({why})"))
+        .chain(run.lookup.iter().flat_map(|l| &l.cleanup).filter_map(|cl| {
+            cl.problem()
+                .map(|why| format!("  userName lookup check: {} ({why})", cl.path))
+        }))
         .collect();
     if !left.is_empty() {
         s.push_str(

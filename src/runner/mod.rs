@@ -4,6 +4,7 @@
 
 pub mod assert;
 pub mod discovery;
+pub mod lookup;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -75,6 +76,7 @@ pub struct Run {
     hooks: Vec<Arc<dyn StepHook>>,
     cancel: Arc<AtomicBool>,
     excluded: HashSet<(String, String)>,
+    profile_files: Option<HashSet<String>>,
 }
 
 impl Run {
@@ -88,7 +90,17 @@ impl Run {
             hooks: Vec::new(),
             cancel: Arc::new(AtomicBool::new(false)),
             excluded: HashSet::new(),
+            profile_files: None,
         }
+    }
+
+    /// The suite files that speak for a built-in profile (the built-in
+    /// ones; the command layer knows which). By default every suite whose
+    /// `idp:` names a known profile does. Only those suites make the run
+    /// check the userName lookup: a custom suite's target may be a mock.
+    pub fn profile_suites(mut self, files: impl IntoIterator<Item = String>) -> Run {
+        self.profile_files = Some(files.into_iter().collect());
+        self
     }
 
     /// Steps the user excluded by name (`--skip`): they are not run unless a
@@ -157,6 +169,7 @@ impl Run {
             hooks,
             cancel,
             excluded,
+            profile_files,
         } = self;
         let ctx = Arc::new(Ctx {
             client,
@@ -172,6 +185,38 @@ impl Run {
         let started_at = time::OffsetDateTime::now_utc()
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
+        // The userName lookup the IdP profiles stand on, once, before their
+        // suites: its own users, its own prefix (suites count from 1).
+        let lookup_profiles: Vec<String> = crate::profile::PROFILES
+            .iter()
+            .filter(|p| {
+                p.looks_up_users
+                    && suites.iter().any(|s| {
+                        s.idp == p.id
+                            && profile_files
+                                .as_ref()
+                                .is_none_or(|f| f.contains(&s.file.display().to_string()))
+                            && s.steps
+                                .iter()
+                                .any(|st| selected(&ctx.sel, &s.name, &st.name))
+                    })
+            })
+            .map(|p| p.id.to_string())
+            .collect();
+        let lookup = if lookup_profiles.is_empty() || ctx.cancel.load(Ordering::SeqCst) {
+            None
+        } else {
+            Some(
+                lookup::check(
+                    &ctx.client,
+                    &format!("scimitar-{}-0", ctx.opts.run_id),
+                    ctx.caps.get(Capability::Filter),
+                    lookup_profiles,
+                    ctx.opts.keep,
+                )
+                .await,
+            )
+        };
         let sem = Arc::new(tokio::sync::Semaphore::new(ctx.opts.jobs.max(1)));
         let mut set = tokio::task::JoinSet::new();
         let suites: Vec<Arc<Suite>> = suites.into_iter().map(Arc::new).collect();
@@ -215,6 +260,7 @@ impl Run {
                 .map(|c| (c.to_string(), ctx.caps.get(*c)))
                 .collect(),
             schemas: ctx.caps.schemas_judged(),
+            lookup,
             suites: results.into_iter().flatten().collect(),
             notes,
         };
@@ -436,25 +482,30 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
     drop(hooks);
     if !opts.keep {
         for path in created.iter().rev() {
-            let outcome = match client
-                .send(&Request::new(reqwest::Method::DELETE, path.clone()))
-                .await
-            {
-                Ok(ex) => Ok(ex.response.status),
-                Err(e) => Err(e.to_string()),
-            };
-            let still_there = match outcome {
-                Ok(s) if is_2xx(s) => still_there(client, path).await,
-                _ => None,
-            };
-            result.cleanup.push(CleanupResult {
-                path: path.clone(),
-                outcome,
-                still_there,
-            });
+            result.cleanup.push(remove(client, path).await);
         }
     }
     result
+}
+
+/// Deletes what the run created at `path`, then reads it back.
+async fn remove(client: &Client, path: &str) -> CleanupResult {
+    let outcome = match client
+        .send(&Request::new(reqwest::Method::DELETE, path.to_string()))
+        .await
+    {
+        Ok(ex) => Ok(ex.response.status),
+        Err(e) => Err(e.to_string()),
+    };
+    let still_there = match outcome {
+        Ok(s) if is_2xx(s) => still_there(client, path).await,
+        _ => None,
+    };
+    CleanupResult {
+        path: path.to_string(),
+        outcome,
+        still_there,
+    }
 }
 
 /// After a 2xx DELETE, whether a GET still returns the resource (RFC 7644
@@ -776,6 +827,17 @@ fn root_cause_first(
     let i = findings
         .iter()
         .position(|f| f.subject == "status" && !f.advisory)?;
+    if let Some(said) = server_said(ex) {
+        findings[i].message = format!("{} ({said})", findings[i].message);
+    }
+    let status = findings.remove(i);
+    let rest = std::mem::take(findings);
+    findings.push(status);
+    Some(rest)
+}
+
+/// What a SCIM error body says: `scimType X; detail: Y` (RFC 7644 §3.12).
+fn server_said(ex: &Exchange) -> Option<String> {
     let body = ex.response.json.as_ref();
     let field = |k: &str| {
         body.and_then(|b| b.get(k))
@@ -794,13 +856,7 @@ fn root_cause_first(
         let d: String = d.chars().take(300).collect();
         said.push(format!("detail: {d}"));
     }
-    if !said.is_empty() {
-        findings[i].message = format!("{} ({})", findings[i].message, said.join("; "));
-    }
-    let status = findings.remove(i);
-    let rest = std::mem::take(findings);
-    findings.push(status);
-    Some(rest)
+    (!said.is_empty()).then(|| said.join("; "))
 }
 
 /// Sends a step's fallback request; its exchange, or why it could not be sent.

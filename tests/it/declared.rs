@@ -1104,3 +1104,248 @@ fn bulk_creates_are_cleaned_up_whatever_host_their_location_names() {
         }
     });
 }
+
+// ------------------------------------------------------- the userName lookup
+
+fn scim_error(status: u16, scim_type: &str) -> Resp {
+    Resp {
+        status,
+        headers: HeaderMap::new(),
+        body: Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": status.to_string(), "scimType": scim_type}),
+        ),
+        raw: None,
+    }
+}
+
+/// The server says `filter.supported: false` in /ServiceProviderConfig.
+fn declare_no_filter(req: &Req, resp: &mut Resp) {
+    if req.path == "/ServiceProviderConfig"
+        && let Some(b) = resp.body.as_mut()
+    {
+        b["filter"]["supported"] = json!(false);
+    }
+}
+
+/// The verdict text of every IdP profile that ran.
+fn idp_verdicts(r: &RunResult) -> Vec<(String, String)> {
+    let c = scimitar::report::compat::Compat::new(r);
+    c.profiles
+        .iter()
+        .filter(|p| p.suites > 0 && !p.custom && p.idp != "rfc")
+        .map(|p| (p.idp.clone(), p.verdict_text()))
+        .collect()
+}
+
+fn lookup(r: &RunResult) -> &scimitar::results::LookupCheck {
+    r.lookup
+        .as_ref()
+        .expect("IdP suites ran: the lookup was checked")
+}
+
+#[test]
+fn a_server_that_declares_no_filtering_fails_every_idp_profile_on_one_finding() {
+    // filter.supported false, and every filter refused: legal for RFC 7644,
+    // fatal for the IdPs. One finding names the cause for each profile.
+    let mut change = Change::response(declare_no_filter);
+    change.on_request = Box::new(|r| r.param("filter").map(|_| scim_error(400, "invalidFilter")));
+    let r = run(change, suites(&["suites/entra", "suites/okta"]), &[]);
+    let l = lookup(&r);
+    assert_eq!(l.outcome, scimitar::results::LookupOutcome::Broken, "{l:?}");
+    assert!(
+        l.summary.contains("answered 400 (scimType invalidFilter)")
+            && l.summary
+                .contains("(/ServiceProviderConfig declares filter.supported false)"),
+        "{}",
+        l.summary
+    );
+    assert_eq!(l.profiles, ["entra", "entra-legacy", "okta", "okta-aiw"]);
+    let v = idp_verdicts(&r);
+    assert_eq!(v.len(), 4, "{v:?}");
+    for (idp, text) in &v {
+        assert!(
+            text.starts_with("not compatible: its userName lookup is broken"),
+            "{idp}: {text}"
+        );
+    }
+    // The lookup's own users are gone.
+    assert_eq!(l.cleanup.len(), 2, "{:?}", l.cleanup);
+    assert!(l.cleanup.iter().all(|c| c.ok()), "{:?}", l.cleanup);
+}
+
+#[test]
+fn a_filter_that_is_ignored_or_loose_is_found_with_two_users_present() {
+    // Ignored: every user comes back, whatever the filter says.
+    let ignored = Change::request(|r| {
+        if r.param("filter").is_some() {
+            r.query.retain(|(k, _)| !k.eq_ignore_ascii_case("filter"));
+        }
+        None
+    });
+    let r = run(ignored, suites(&["suites/okta/users.yaml"]), &[]);
+    let l = lookup(&r);
+    assert_eq!(l.outcome, scimitar::results::LookupOutcome::Broken);
+    assert!(
+        l.summary.contains("returned 1 user(s) not named")
+            && l.summary
+                .contains("the filter is ignored or matched loosely"),
+        "{}",
+        l.summary
+    );
+    // Loose: `eq` matched as `sw`. The first name starts the second.
+    let loose = Change::request(|r| {
+        if let Some(f) = r.param("filter").map(str::to_string)
+            && let Some(rest) = f.strip_prefix("userName eq ")
+        {
+            let sw = format!("userName sw {rest}");
+            r.query.retain(|(k, _)| !k.eq_ignore_ascii_case("filter"));
+            r.query.push(("filter".into(), sw));
+        }
+        None
+    });
+    let r = run(loose, suites(&["suites/okta/users.yaml"]), &[]);
+    let l = lookup(&r);
+    assert_eq!(l.outcome, scimitar::results::LookupOutcome::Broken, "{l:?}");
+    assert!(
+        l.summary.contains("-lookup@example.com.au"),
+        "{}",
+        l.summary
+    );
+    assert_eq!(
+        idp_verdicts(&r)[0].1.split(',').next(),
+        Some("not compatible: its userName lookup is broken")
+    );
+}
+
+#[test]
+fn a_working_lookup_passes_even_when_filtering_is_declared_unsupported() {
+    // The IdPs never read /ServiceProviderConfig: a lookup that works is
+    // what they need. The line still says the declaration is wrong.
+    let r = run(
+        Change::response(declare_no_filter),
+        suites(&["suites/entra/users.yaml"]),
+        &[],
+    );
+    let l = lookup(&r);
+    assert_eq!(l.outcome, scimitar::results::LookupOutcome::Works, "{l:?}");
+    assert_eq!(l.declared_filter, Some(false));
+    assert!(
+        l.summary
+            .contains("declares filter.supported false all the same")
+    );
+    assert_eq!(l.exchanges.len(), 4, "two creates, two lookups");
+    assert_eq!(idp_verdicts(&r), [("entra".into(), "compatible".into())]);
+}
+
+#[test]
+fn a_lookup_that_cannot_be_set_up_never_leaves_a_profile_compatible() {
+    // Only the lookup's users are refused: every step passes, yet the lookup
+    // was not checked, so no IdP verdict claims it.
+    let change = Change::request(|r| {
+        (r.method == Method::POST
+            && r.body
+                .as_ref()
+                .and_then(|b| b["userName"].as_str())
+                .is_some_and(|n| n.contains("-lookup@")))
+        .then(|| scim_error(400, "invalidValue"))
+    });
+    let r = run(change, suites(&["suites/entra/users.yaml"]), &[]);
+    let l = lookup(&r);
+    assert_eq!(l.outcome, scimitar::results::LookupOutcome::Unchecked);
+    assert!(
+        l.summary
+            .contains("could not be created: POST /Users answered 400 (scimType invalidValue)"),
+        "{}",
+        l.summary
+    );
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    assert_eq!(
+        idp_verdicts(&r),
+        [(
+            "entra".into(),
+            "incomplete: its userName lookup could not be checked".into()
+        )]
+    );
+    assert!(scimitar::report::compat::Compat::new(&r).unfinished());
+}
+
+#[test]
+fn rfc_suites_alone_do_not_check_the_lookup() {
+    let r = run(
+        Change::response(|_, _| {}),
+        suites(&["suites/rfc/create.yaml"]),
+        &[],
+    );
+    assert!(r.lookup.is_none());
+}
+
+#[test]
+fn a_broken_lookup_is_one_line_on_the_console_exit_1_and_in_the_json() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let mut change = Change::response(declare_no_filter);
+    change.on_request = Box::new(|r| r.param("filter").map(|_| scim_error(400, "invalidFilter")));
+    let (url, _server) = rt.block_on(start(change));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let json_path = dir.path().join("run.json");
+    let out = crate::support::scimitar(
+        dir.path(),
+        &[
+            "run",
+            "--url",
+            &url,
+            "--token",
+            TOKEN,
+            "--suite",
+            "builtin",
+            "--idp",
+            "okta-aiw",
+            "-q",
+            "--json",
+            json_path.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    if std::env::var_os("SHOW").is_some() {
+        eprintln!("{}", out.all());
+    }
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("userName lookup"))
+        .unwrap_or_else(|| panic!("no lookup line:\n{}", out.all()));
+    assert!(
+        line.contains("userName lookup BROKEN: GET /Users?filter=userName eq \"scimitar-")
+            && line.contains("answered 400 (scimType invalidFilter)")
+            && line.ends_with("(profiles: okta-aiw)"),
+        "{line}"
+    );
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("  Okta (AIW, PUT)")
+                && l.contains("not compatible: its userName lookup is broken")),
+        "{}",
+        out.stdout
+    );
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).expect("json")).expect("JSON");
+    assert_eq!(doc["lookup"]["outcome"], "broken");
+    assert_eq!(doc["lookup"]["declared_filter"], false);
+    assert_eq!(doc["lookup"]["exchanges"].as_array().map(Vec::len), Some(3));
+    let v = doc["verdicts"]
+        .as_array()
+        .and_then(|v| v.iter().find(|v| v["idp"] == "okta-aiw"))
+        .expect("okta-aiw verdict");
+    assert_eq!(v["verdict"], "not-compatible");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/scimitar-run.schema.json"),
+        )
+        .expect("schema"),
+    )
+    .expect("schema JSON");
+    if let Err(e) = crate::verdicts::jschema::validate(&schema, &doc) {
+        panic!("the JSON report does not validate: {e}");
+    }
+}

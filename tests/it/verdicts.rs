@@ -1126,7 +1126,7 @@ mod xsd {
 /// properties, required, additionalProperties, items, prefixItems, enum,
 /// const, minimum, $ref to `#/$defs/…`. A keyword outside that list makes
 /// the check fail rather than pass unread.
-mod jschema {
+pub(crate) mod jschema {
     use serde_json::Value;
 
     const KNOWN: [&str; 15] = [
@@ -1279,6 +1279,7 @@ mod rules {
             requests_sent: 0,
             capabilities: Vec::new(),
             schemas: Default::default(),
+            lookup: None,
             suites: vec![SuiteResult {
                 name: "rfc-groups".into(),
                 idp: "rfc".into(),
