@@ -57,6 +57,9 @@ pub enum Proof {
     /// The run authenticated with OAuth 2.0 client credentials and the
     /// endpoint accepted the token.
     Oauth,
+    /// The run's userName lookup check worked: each of two users found by
+    /// its own `userName eq` filter, and only it.
+    Lookup,
     /// Only the real IdP tenant can show it.
     Tenant,
     /// scimitar does not check it.
@@ -282,6 +285,7 @@ fn judge_one(r: &Requirement, run: &RunResult, auth: &AuthInfo) -> Judged {
             Vec::new(),
         ),
         Proof::Oauth => oauth(r, run, auth),
+        Proof::Lookup => lookup(r, run),
         Proof::Steps => {
             let proved: Vec<Proved> = r.steps.iter().map(|name| prove(run, name)).collect();
             let failed: Vec<&str> = proved
@@ -323,6 +327,51 @@ fn prove(run: &RunResult, name: &str) -> Proved {
             explanation: Some("this step did not run".into()),
             exchange: None,
         },
+    }
+}
+
+/// The userName lookup: judged by the run's lookup check, whose requests
+/// and responses are the proof.
+fn lookup(r: &Requirement, run: &RunResult) -> Judged {
+    use crate::results::LookupOutcome;
+    let Some(l) = &run.lookup else {
+        return Judged {
+            requirement: r.clone(),
+            status: Status::NotChecked,
+            note: "the userName lookup is checked only when an IdP profile's suites run".into(),
+            proof_steps: Vec::new(),
+        };
+    };
+    let (status, outcome) = match l.outcome {
+        LookupOutcome::Works => (Status::Pass, Outcome::Passed),
+        LookupOutcome::Broken => (Status::Fail, Outcome::Failed),
+        LookupOutcome::Unchecked => (Status::NotChecked, Outcome::Skipped),
+    };
+    let last = l.exchanges.len().saturating_sub(1);
+    let proof_steps = l
+        .exchanges
+        .iter()
+        .enumerate()
+        .map(|(i, ex)| Proved {
+            step: format!(
+                "userName lookup check: {} {}",
+                ex.request.method,
+                ex.request
+                    .url
+                    .strip_prefix(run.target.trim_end_matches('/'))
+                    .unwrap_or(&ex.request.url)
+            ),
+            // The last exchange is the one the verdict rests on.
+            outcome: Some(if i == last { outcome } else { Outcome::Passed }),
+            explanation: (i == last && status != Status::Pass).then(|| l.summary.clone()),
+            exchange: Some(ex.clone()),
+        })
+        .collect();
+    Judged {
+        requirement: r.clone(),
+        status,
+        note: l.summary.clone(),
+        proof_steps,
     }
 }
 

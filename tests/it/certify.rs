@@ -42,6 +42,7 @@ fn entra_gallery_bundle_against_the_reference_server() {
     let ev = bundle(out_dir.path(), "entra-gallery");
     for id in [
         "zero-results",
+        "username-lookup",
         "LA-23",
         "LA-17",
         "disable",
@@ -70,6 +71,20 @@ fn entra_gallery_bundle_against_the_reference_server() {
         "{la23}"
     );
     assert_eq!(la23["response"]["status"], 200);
+    // The lookup's proof: two creates, then each user found by its userName.
+    let lookup = requirement(&ev, "username-lookup")["proof_steps"]
+        .as_array()
+        .unwrap();
+    assert_eq!(lookup.len(), 4, "{lookup:?}");
+    assert!(
+        lookup[3]["step"]
+            .as_str()
+            .unwrap()
+            .starts_with("userName lookup check: GET /Users?filter=userName"),
+        "{}",
+        lookup[3]["step"]
+    );
+    assert_eq!(lookup[3]["exchange"]["response"]["status"], 200);
     let md = std::fs::read_to_string(out_dir.path().join("certify-entra-gallery.md")).unwrap();
     assert!(
         md.contains("authorization: Bearer ***"),
@@ -136,5 +151,55 @@ fn a_failing_mandatory_requirement_fails_the_precheck() {
         !all.contains("t0ken-for-certify"),
         "the token leaked into the bundle"
     );
+    drop(proxied);
+}
+
+/// A server that ignores `filter` and lists everyone.
+fn filter_ignored(req: &mut Req) -> Option<Resp> {
+    req.drop_param("filter");
+    None
+}
+
+#[test]
+fn an_ignored_user_name_filter_fails_the_okta_precheck() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let proxied = rt.block_on(start(
+        Fault {
+            what: "filter ignored",
+            on_request: filter_ignored,
+            on_response: pass_resp,
+        },
+        Some("t0ken-for-certify"),
+    ));
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimitar"))
+        .args([
+            "certify",
+            "okta-oin",
+            "--url",
+            &proxied.url,
+            "--token-env",
+            "CERT_TOKEN",
+            "--out",
+            out_dir.path().to_str().unwrap(),
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CERT_TOKEN", "t0ken-for-certify")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let ev = bundle(out_dir.path(), "okta-oin");
+    let r = requirement(&ev, "username-lookup");
+    assert_eq!(r["status"], "fail", "{r}");
+    assert!(
+        r["note"]
+            .as_str()
+            .unwrap()
+            .contains("the filter is ignored or matched loosely"),
+        "{r}"
+    );
+    let proof = r["proof_steps"].as_array().unwrap();
+    assert_eq!(proof.last().unwrap()["outcome"], "failed", "{r}");
     drop(proxied);
 }
