@@ -205,7 +205,8 @@ impl Filters {
         self.filter.is_some()
             || !self.skip.is_empty()
             || !self.idps.is_empty()
-            || !self.suites.is_empty()
+            // `--suite builtin` is every built-in suite: nothing left out.
+            || self.suites.iter().any(|s| s != "builtin")
     }
 
     /// The filters in one line, as typed: `FILTER 'x', --skip y`.

@@ -16,10 +16,12 @@ pub fn notes(c: &Compat) -> Vec<String> {
     if let Some(t) = &c.throttling {
         out.push(format!("rate limiting: {t}"));
     }
-    let incomplete = c
-        .profiles
-        .iter()
-        .any(|p| p.suites > 0 && p.verdict == super::compat::Verdict::Incomplete);
+    // Only when the selection is what left a profile incomplete.
+    let incomplete = c.profiles.iter().any(|p| {
+        p.suites > 0
+            && p.verdict == super::compat::Verdict::Incomplete
+            && p.coverage.count(super::compat::Unchecked::Filtered) > 0
+    });
     if c.explicit_partial && incomplete {
         out.push(format!(
             "partial run, as asked ({}): a profile left incomplete by this selection does not fail the run",

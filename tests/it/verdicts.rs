@@ -1397,3 +1397,20 @@ mod rules {
         assert!(!c.in_short().contains("Compatible"), "{}", c.in_short());
     }
 }
+
+#[test]
+fn suite_builtin_alone_is_not_a_partial_selection() {
+    // `--suite builtin` runs every built-in suite: a profile left incomplete
+    // for another reason must not be explained away as "as asked".
+    use scimitar::results::Filters;
+    let all = Filters {
+        suites: vec!["builtin".into()],
+        ..Filters::default()
+    };
+    assert!(!all.explicit());
+    let mine = Filters {
+        suites: vec!["builtin".into(), "mine".into()],
+        ..Filters::default()
+    };
+    assert!(mine.explicit());
+}
