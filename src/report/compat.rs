@@ -513,10 +513,23 @@ impl<'a> Compat<'a> {
                 })
                 .collect(),
             schemas: run.schemas.describe(),
-            lookup: run
-                .lookup
-                .as_ref()
-                .map(|l| format!("{} (profiles: {})", l.describe(), l.profiles.join(", "))),
+            lookup: run.lookup.as_ref().map(|l| {
+                let left: Vec<String> = l
+                    .cleanup
+                    .iter()
+                    .filter_map(|c| c.problem().map(|why| format!("{} ({why})", c.path)))
+                    .collect();
+                let left = if left.is_empty() {
+                    String::new()
+                } else {
+                    format!("; left behind: {}", left.join(", "))
+                };
+                format!(
+                    "{} (profiles: {}){left}",
+                    l.describe(),
+                    l.profiles.join(", ")
+                )
+            }),
             profiles,
             snapshot_changes,
             explicit_partial: inv.filters.explicit(),

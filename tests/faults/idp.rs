@@ -219,6 +219,7 @@ pub fn cases() -> Vec<Case> {
                     "the soft delete is listed as left behind",
                     soft_delete_listed,
                 ),
+                Expect::Report("the userName lookup's two users too", lookup_users_listed),
             ],
         },
         Case {
@@ -561,6 +562,24 @@ fn soft_delete_listed(report: &Value) -> Result<(), String> {
     } else {
         Err(format!(
             "no cleanup entry says the resource is still there: {c:?}"
+        ))
+    }
+}
+
+fn lookup_users_listed(report: &Value) -> Result<(), String> {
+    let c = report["lookup"]["cleanup"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let still = c
+        .iter()
+        .filter(|c| c["still_there"].as_str().is_some() && c["cleaned"] == json!(false))
+        .count();
+    if still == 2 {
+        Ok(())
+    } else {
+        Err(format!(
+            "the lookup's users are not both listed as left behind: {c:?}"
         ))
     }
 }
