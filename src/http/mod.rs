@@ -747,6 +747,22 @@ impl Client {
                 reason: format!("{reason}{hint}"),
             };
         }
+        // TLS 1.3 finishes the client's handshake before the server checks
+        // its certificate: a server that wants one then drops the
+        // connection, and hyper may report that as a connection that was
+        // closed or never ready instead of the server's alert.
+        if url.scheme() == "https"
+            && self.config.client_identity.is_none()
+            && (lower.contains("connection was not ready")
+                || lower.contains("connection closed before message completed"))
+        {
+            return HttpError::Tls {
+                url: url_s,
+                reason: format!(
+                    "{reason} (the server closed the TLS connection after the handshake: if it wants a client certificate, give --cert and --key)"
+                ),
+            };
+        }
         if e.is_connect() {
             return HttpError::Connect { url: url_s, reason };
         }
