@@ -158,7 +158,7 @@ fn refused_for_undeclared(j: &Judging, ex: &Exchange, out: &mut [Finding]) {
     });
     let note = format!(
         "{}; the request sends {}",
-        advice(j.idp, looked, first),
+        advice(j, looked, first),
         names.join(", ")
     );
     for f in out.iter_mut().filter(|f| !f.advisory) {
@@ -399,7 +399,18 @@ fn judge_all(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
         }
     }
 
-    if !exp.any_of.is_empty() {
+    if !exp.any_of.is_empty()
+        && let Some(codes) = any_of_statuses(exp)
+        && !codes.contains(&resp.status)
+    {
+        // No alternative allows this status: that is the finding (what
+        // each alternative would also miss only follows from it).
+        let want: Vec<String> = codes.iter().map(u16::to_string).collect();
+        out.push(finding(
+            "status",
+            format!("expected {}, got {}", want.join(" or "), resp.status),
+        ));
+    } else if !exp.any_of.is_empty() {
         let alts: Vec<Vec<Finding>> = exp
             .any_of
             .iter()
@@ -420,6 +431,19 @@ fn judge_all(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
         }
     }
     out
+}
+
+/// The statuses an `any_of` allows, when every alternative names its own.
+pub fn any_of_statuses(exp: &Expectation) -> Option<Vec<u16>> {
+    let mut codes = Vec::new();
+    for alt in &exp.any_of {
+        for c in alt.status.as_ref()? {
+            if !codes.contains(c) {
+                codes.push(*c);
+            }
+        }
+    }
+    (!codes.is_empty()).then_some(codes)
 }
 
 /// What kind of body a response holds, for resolving paths to attributes.
@@ -469,7 +493,7 @@ fn judge_json(
                 return pred.eval(actual, vars).err().map(|m| {
                     let mut f = finding(
                         format!("json {path}"),
-                        format!("{m} ({})", advice(j.idp, &undeclared, target)),
+                        format!("{m} ({})", advice(j, &undeclared, target)),
                     );
                     f.advisory = true;
                     f
@@ -493,6 +517,26 @@ fn judge_json(
     pred.eval_with(actual, vars, &cmp)
         .err()
         .map(|m| finding(format!("json {path}"), m))
+}
+
+/// Why a capture of `path` that found nothing is not held against the
+/// server: the path names an attribute or extension its `/Schemas` does not
+/// declare (then the steps that need the value are skipped, not failed).
+pub fn undeclared_capture(j: &Judging, ex: &Exchange, path: &str) -> Option<String> {
+    let body = ex.response.json.as_ref()?;
+    let shape = Shape::of(j, ex.response.status, body);
+    let (ty, list) = match shape {
+        Shape::Resource(t) => (t, false),
+        Shape::List(t) => (t, true),
+        Shape::Other => return None,
+    };
+    let t = target(path, list)?;
+    match definition(j.declared, ty, &t) {
+        Err(undeclared) if j.declared.published() && !rfc_required(ty, &t) => {
+            Some(advice(j, &undeclared, &t))
+        }
+        _ => None,
+    }
 }
 
 /// The definition a path's values compare by (`Ok(None)`: none in
@@ -568,7 +612,7 @@ fn rfc_required(ty: &DeclaredType, t: &Target) -> bool {
 
 /// What to do about an attribute the server does not declare, in the
 /// words of the suite's client.
-fn advice(idp: &str, looked: &Lookup, t: &Target) -> String {
+fn advice(j: &Judging, looked: &Lookup, t: &Target) -> String {
     let qualified = qualified(t);
     let missing = match looked {
         Lookup::NoExtension(u) if u.eq_ignore_ascii_case(urn::ENTERPRISE_USER) => {
@@ -578,19 +622,27 @@ fn advice(idp: &str, looked: &Lookup, t: &Target) -> String {
         Lookup::NoAttribute { schema, name } => format!("{name} in {schema}"),
         _ => qualified.clone(),
     };
-    let idp = idp.to_ascii_lowercase();
+    // An extension is declared for a type by its resource type's
+    // schemaExtensions (RFC 7643 §6): a schema /Schemas publishes but no
+    // resource type lists is still not an extension of anything.
+    let undeclared = match (looked, j.declared.type_for_path(j.path)) {
+        (Lookup::NoExtension(u), Some(ty)) if j.declared.schema(u).is_some() => format!(
+            "your /ResourceTypes does not list {missing} among the {} type's schemaExtensions",
+            ty.name
+        ),
+        _ => format!("your /Schemas does not declare {missing}"),
+    };
+    let idp = j.idp.to_ascii_lowercase();
     if idp.starts_with("entra") {
         format!(
-            "Entra's default attribute mapping sends {qualified}; your /Schemas does not declare {missing}: support it, or remove those mappings from the Entra app"
+            "Entra's default attribute mapping sends {qualified}; {undeclared}: support it, or remove those mappings from the Entra app"
         )
     } else if idp.starts_with("okta") {
         format!(
-            "Okta's attribute mappings send {qualified}; your /Schemas does not declare {missing}: support it, or remove it from the Okta app's attribute mappings"
+            "Okta's attribute mappings send {qualified}; {undeclared}: support it, or remove it from the Okta app's attribute mappings"
         )
     } else {
-        format!(
-            "not judged: your /Schemas does not declare {missing}, which RFC 7643 makes optional"
-        )
+        format!("not judged: {undeclared}, which RFC 7643 makes optional")
     }
 }
 
@@ -942,8 +994,31 @@ mod tests {
         let f = judged("rfc", &bare, "$.userName", json!("bob"), body.clone()).unwrap();
         assert!(!f.advisory);
         // By RFC 7643 alone (no /Schemas published) the same is a failure.
-        let f = judged("entra", &Declared::rfc(), &dept, json!("Sales"), body).unwrap();
+        let f = judged(
+            "entra",
+            &Declared::rfc(),
+            &dept,
+            json!("Sales"),
+            body.clone(),
+        )
+        .unwrap();
         assert!(!f.advisory);
+        // The extension's schema published, but no resource type lists it
+        // (django-scim2 does this): the advice names /ResourceTypes.
+        let schemas = json!([
+            {"id": urn::USER, "attributes": [{"name": "userName"}]},
+            {"id": urn::ENTERPRISE_USER, "attributes": [{"name": "department"}]}]);
+        let types = json!([{"name": "User", "endpoint": "/scim/v2/Users", "schema": urn::USER}]);
+        let unlisted = Declared::from_server(&schemas, Some(&types)).unwrap();
+        let f = judged("entra", &unlisted, &dept, json!("Sales"), body).unwrap();
+        assert!(f.advisory, "{}", f.message);
+        assert!(
+            f.message.contains(
+                "your /ResourceTypes does not list the enterprise extension among the User type's schemaExtensions"
+            ),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

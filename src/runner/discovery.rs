@@ -142,7 +142,9 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
         if !types.is_empty() {
             let has_groups = types.iter().any(|t| {
                 t.get("name").and_then(Value::as_str) == Some("Group")
-                    || t.get("endpoint").and_then(Value::as_str) == Some("/Groups")
+                    || t.get("endpoint")
+                        .and_then(Value::as_str)
+                        .is_some_and(|e| e.trim_end_matches('/').ends_with("/Groups"))
             });
             let has_ext = types.iter().any(|t| {
                 t.get("schemaExtensions")

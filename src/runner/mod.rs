@@ -767,11 +767,22 @@ async fn run_step(
         match capture(&c.source, from) {
             Ok(v) => vars.set(c.var.clone(), v),
             Err(m) => {
+                // A value the server never declared is no failure: the steps
+                // that need it are skipped for want of it.
+                let undeclared = match &c.source {
+                    CaptureSource::Json { path } => {
+                        assert::undeclared_capture(&judging, from, path)
+                    }
+                    CaptureSource::Header(_) => None,
+                };
                 let f = Finding {
                     subject: format!("capture {}", c.var),
-                    message: m,
+                    message: match &undeclared {
+                        Some(why) => format!("{m} ({why})"),
+                        None => m,
+                    },
                     rfc: None,
-                    advisory: false,
+                    advisory: undeclared.is_some(),
                 };
                 if status_class_wrong {
                     r.follow_on.push(f);
@@ -818,7 +829,10 @@ fn root_cause_first(
     ex: &Exchange,
     findings: &mut Vec<Finding>,
 ) -> Option<Vec<Finding>> {
-    let codes = exp.status.as_ref()?;
+    let codes = exp
+        .status
+        .clone()
+        .or_else(|| assert::any_of_statuses(exp))?;
     let class = |s: u16| s / 100;
     let got = ex.response.status;
     if codes.iter().any(|c| class(*c) == class(got)) {

@@ -265,10 +265,15 @@ impl Declared {
     pub fn type_for_path(&self, path: &str) -> Option<&DeclaredType> {
         let path = path.split('?').next().unwrap_or("");
         let first = path.trim_start_matches('/').split('/').next()?;
+        // RFC 7643 §6 makes `endpoint` relative to the base URL ("/Users");
+        // some servers publish it with their base path ("/scim/v2/Users").
+        // Either way its last segment names the collection.
         self.types.iter().find(|t| {
             t.endpoint
-                .trim_start_matches('/')
-                .eq_ignore_ascii_case(first)
+                .trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .is_some_and(|last| last.eq_ignore_ascii_case(first))
         })
     }
 
@@ -318,12 +323,25 @@ impl Declared {
                 core_id
             }
         };
-        match self.schema(schema_id).and_then(|s| s.attribute(attr)) {
-            Some(a) => with_sub(a, false),
-            None => Lookup::NoAttribute {
-                schema: schema_id.to_string(),
-                name: attr.to_string(),
-            },
+        if let Some(a) = self.schema(schema_id).and_then(|s| s.attribute(attr)) {
+            return with_sub(a, false);
+        }
+        // Unqualified and not in the core schema: an extension of this type
+        // that declares it still makes it the server's (Entra sends the
+        // enterprise `manager` unqualified; refusing that form is an Entra
+        // incompatibility, not an attribute the server never claimed).
+        if urn.is_none()
+            && let Some(a) = ty
+                .extensions
+                .iter()
+                .filter_map(|e| self.schema(e))
+                .find_map(|s| s.attribute(attr))
+        {
+            return with_sub(a, false);
+        }
+        Lookup::NoAttribute {
+            schema: schema_id.to_string(),
+            name: attr.to_string(),
         }
     }
 }
@@ -418,5 +436,37 @@ mod tests {
         // No /ResourceTypes: the published schemas name the types.
         let d = Declared::from_server(&schemas, None).unwrap();
         assert_eq!(d.types.len(), 1);
+    }
+
+    #[test]
+    fn an_endpoint_published_with_the_base_path_still_names_its_type() {
+        // django-scim2 publishes "/scim/v2/Users" where RFC 7643 §6 has "/Users".
+        let schemas =
+            json!({"Resources": [{"id": urn::USER, "attributes": [{"name": "userName"}]}]});
+        let types = json!([{"name": "User", "endpoint": "/scim/v2/Users/", "schema": urn::USER}]);
+        let d = Declared::from_server(&schemas, Some(&types)).unwrap();
+        let users = d.type_for_path("/Users/42").expect("the User type");
+        // Its resource type lists no extension: the enterprise one is undeclared.
+        assert_eq!(
+            d.lookup(users, Some(urn::ENTERPRISE_USER), "department", None),
+            Lookup::NoExtension(urn::ENTERPRISE_USER.into())
+        );
+        assert!(d.type_for_path("/v2").is_none());
+    }
+
+    #[test]
+    fn an_unqualified_name_an_extension_of_the_type_declares_is_declared() {
+        let d = Declared::rfc();
+        let users = d.type_for_path("/Users").unwrap();
+        assert!(matches!(
+            d.lookup(users, None, "manager", Some("value")),
+            Lookup::Declared(a) if a.name == "value"
+        ));
+        // Not on a type without that extension.
+        let groups = d.type_for_path("/Groups").unwrap();
+        assert!(matches!(
+            d.lookup(groups, None, "manager", None),
+            Lookup::NoAttribute { .. }
+        ));
     }
 }

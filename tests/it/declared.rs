@@ -1349,3 +1349,40 @@ fn a_broken_lookup_is_one_line_on_the_console_exit_1_and_in_the_json() {
         panic!("the JSON report does not validate: {e}");
     }
 }
+
+#[test]
+fn a_capture_of_an_undeclared_attribute_skips_its_dependants_instead_of_failing() {
+    // The server neither declares nor returns `title`: legal. The PATCH suite
+    // captures the title before its failing PATCHes to compare after them;
+    // that capture finds nothing, which is advice, and the comparison that
+    // needs it is skipped, not failed.
+    let hide_title = Change::response(|req, resp| {
+        if req.path.starts_with("/Schemas")
+            && let Some(b) = resp.body.as_mut()
+        {
+            each_object(b, &|m| {
+                if let Some(Value::Array(attrs)) = m.get_mut("attributes") {
+                    attrs.retain(|a| a["name"] != json!("title"));
+                }
+            });
+        }
+        on_resources(req, resp, &|r| {
+            if let Some(m) = r.as_object_mut() {
+                m.remove("title");
+            }
+        });
+    });
+    let r = run(hide_title, suites(&["suites/rfc/patch.yaml"]), &[]);
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    let st = step(&r, "rfc-patch::verify-several-operations");
+    assert_eq!(st.outcome, Outcome::Advisory, "{:?}", st.findings);
+    assert!(
+        st.findings
+            .iter()
+            .any(|f| f.subject == "capture titleBefore" && f.advisory),
+        "{:?}",
+        st.findings
+    );
+    let st = step(&r, "rfc-patch::failed-patch-changed-nothing");
+    assert_eq!(st.outcome, Outcome::Skipped, "{st:?}");
+}
