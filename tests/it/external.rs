@@ -142,7 +142,7 @@ const SCIM2_TESTER_FINDINGS: &[(&str, &str, &str, &str)] = &[
 
 /// The venv holding the Python tools, or `None` (after saying why) when
 /// these tests should be skipped. Panics in CI: there it must exist.
-fn pyenv() -> Option<PathBuf> {
+pub(crate) fn pyenv() -> Option<PathBuf> {
     let dir = match std::env::var_os("SCIMITAR_PYENV") {
         Some(d) => PathBuf::from(d),
         None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/pyenv"),
@@ -167,7 +167,7 @@ fn pyenv() -> Option<PathBuf> {
 
 /// A child process killed (and reaped) when dropped, so a failing test
 /// leaves no server behind.
-struct Proc(Child);
+pub(crate) struct Proc(pub(crate) Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -176,7 +176,7 @@ impl Drop for Proc {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -185,7 +185,7 @@ fn free_port() -> u16 {
 
 /// Waits (bounded: 30 s) until `addr` accepts connections, failing early
 /// with the log if the process died.
-fn wait_listening(p: &mut Proc, addr: SocketAddr, log: &Path) {
+pub(crate) fn wait_listening(p: &mut Proc, addr: SocketAddr, log: &Path) {
     for _ in 0..300 {
         if TcpStream::connect_timeout(&addr, Duration::from_millis(100)).is_ok() {
             return;
@@ -221,7 +221,7 @@ fn start_scim2_server(env: &Path, log_dir: &Path) -> (Proc, String) {
 }
 
 /// `suite::step` of every step with this outcome in a `--json` report.
-fn steps_with(report: &Value, outcome: &str) -> BTreeSet<String> {
+pub(crate) fn steps_with(report: &Value, outcome: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for s in report["suites"].as_array().into_iter().flatten() {
         for st in s["steps"].as_array().into_iter().flatten() {
@@ -237,6 +237,53 @@ fn steps_with(report: &Value, outcome: &str) -> BTreeSet<String> {
     out
 }
 
+/// Judged lists of `suite::step`s with their verdicts, by outcome: `(outcome,
+/// list, the list's name in the test)`.
+pub(crate) type Judged<'a> = [(&'a str, &'a [(&'a str, &'a str)], &'a str); 2];
+
+/// Runs the suites with `args` (the target) into `dir`, then asserts that the
+/// steps of each outcome are exactly those judged for `server`. Returns the
+/// output and the JSON report.
+pub(crate) fn run_judged(
+    root: &Path,
+    dir: &Path,
+    args: &[&str],
+    server: &str,
+    judged: Judged,
+) -> (crate::support::Output, Value) {
+    let json = dir.join("run.json");
+    // New snapshots for this target go to the temp dir, not the checkout.
+    let snapshots = dir.join("snapshots");
+    let mut all = vec!["run"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&[
+        "--json",
+        json.to_str().expect("utf-8 temp path"),
+        "--snapshots",
+        snapshots.to_str().expect("utf-8 temp path"),
+        "-q",
+    ]);
+    let out = crate::support::scimitar(root, &all);
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(&json)
+            .unwrap_or_else(|e| panic!("no JSON report ({e}); scimitar said:\n{}", out.all())),
+    )
+    .expect("the JSON report parses");
+    for (outcome, list, name) in judged {
+        let seen = steps_with(&report, outcome);
+        let known: BTreeSet<String> = list.iter().map(|(s, _)| s.to_string()).collect();
+        assert!(
+            seen == known,
+            "the {outcome} steps against {server} changed; judge each against the RFCs and \
+             update {name}.\n  new: {:#?}\n  gone: {:#?}\n\nscimitar said:\n{}",
+            seen.difference(&known).collect::<Vec<_>>(),
+            known.difference(&seen).collect::<Vec<_>>(),
+            out.all()
+        );
+    }
+    (out, report)
+}
+
 #[test]
 fn scimitar_suites_against_scim2_server() {
     let Some(env) = pyenv() else { return };
@@ -247,51 +294,23 @@ fn scimitar_suites_against_scim2_server() {
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let (_server, url) = start_scim2_server(&env, tmp.path());
-    let json = tmp.path().join("run.json");
-    // New snapshots for this target go to the temp dir, not the checkout.
-    let snapshots = tmp.path().join("snapshots");
-    let out = crate::support::scimitar(
+    let (out, report) = run_judged(
         root,
-        &[
-            "run",
-            "--url",
-            &url,
-            "--token",
-            TOKEN,
-            "--json",
-            json.to_str().expect("utf-8 temp path"),
-            "--snapshots",
-            snapshots.to_str().expect("utf-8 temp path"),
-            "-q",
+        tmp.path(),
+        &["--url", &url, "--token", TOKEN],
+        "scim2-server",
+        [
+            ("failed", SCIM2_SERVER_FINDINGS, "SCIM2_SERVER_FINDINGS"),
+            (
+                "advisory",
+                SCIM2_SERVER_ADVISORIES,
+                "SCIM2_SERVER_ADVISORIES",
+            ),
         ],
     );
-    let report: Value = serde_json::from_str(
-        &std::fs::read_to_string(&json)
-            .unwrap_or_else(|e| panic!("no JSON report ({e}); scimitar said:\n{}", out.all())),
-    )
-    .expect("the JSON report parses");
-
     let names = |list: &[(&str, &str)]| -> BTreeSet<String> {
         list.iter().map(|(s, _)| s.to_string()).collect()
     };
-    for (outcome, list, name) in [
-        ("failed", SCIM2_SERVER_FINDINGS, "SCIM2_SERVER_FINDINGS"),
-        (
-            "advisory",
-            SCIM2_SERVER_ADVISORIES,
-            "SCIM2_SERVER_ADVISORIES",
-        ),
-    ] {
-        let (seen, known) = (steps_with(&report, outcome), names(list));
-        assert!(
-            seen == known,
-            "the {outcome} steps against scim2-server changed; judge each against the RFCs and \
-             update {name}.\n  new: {:?}\n  gone: {:?}\n\nscimitar said:\n{}",
-            seen.difference(&known).collect::<Vec<_>>(),
-            known.difference(&seen).collect::<Vec<_>>(),
-            out.all()
-        );
-    }
     let known = names(SCIM2_SERVER_FINDINGS);
     assert_eq!(
         out.code,

@@ -12,6 +12,7 @@ mod cli;
 mod concurrency;
 mod config;
 mod declared;
+mod django_scim2;
 mod external;
 mod idp_suites;
 mod install;
