@@ -66,52 +66,66 @@ async fn judge(
         format!("{prefix}-lookup@example.com.au"),
     ];
     for (name, letter) in names.iter().zip(["A", "B"]) {
-        let mut req = Request::new(reqwest::Method::POST, "/Users");
-        req.body = Some(json!({
-            "schemas": [urn::USER],
-            "userName": name,
-            "name": { "givenName": "Lookup", "familyName": letter },
-            "displayName": format!("Lookup {letter}"),
-            "emails": [{ "value": name, "type": "work", "primary": true }],
-            "active": true
-        }));
-        let ex = match client.send(&req).await {
-            Ok(ex) => ex,
-            Err(e) => {
-                return (
-                    LookupOutcome::Unchecked,
-                    format!("POST /Users to create a user to look up failed: {e}"),
-                );
-            }
-        };
-        let id = ex
-            .response
-            .json
-            .as_ref()
-            .and_then(|b| b.get("id"))
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let status = ex.response.status;
-        exchanges.push(ex);
-        match id {
-            Some(id) if is_2xx(status) => {
-                let path = format!("/Users/{}", encode_segment(&id));
-                created.push((id, path));
-            }
-            _ => {
-                let said = exchanges
-                    .last()
-                    .and_then(server_said)
-                    .map(|s| format!(" ({s})"))
-                    .unwrap_or_default();
-                return (
-                    LookupOutcome::Unchecked,
-                    format!(
-                        "the two users it needs could not be created: POST /Users answered {status}{}{said}",
+        // What the IdPs send on create first; a server that refuses it
+        // (it requires or rejects some attribute) gets the bare minimum of
+        // RFC 7643 §4.1 before the check gives up.
+        let bodies = [
+            json!({
+                "schemas": [urn::USER],
+                "userName": name,
+                "externalId": format!("{name}-ext"),
+                "name": { "givenName": "Lookup", "familyName": letter, "formatted": format!("Lookup {letter}") },
+                "displayName": format!("Lookup {letter}"),
+                "emails": [{ "value": name, "type": "work", "primary": true }],
+                "active": true
+            }),
+            json!({ "schemas": [urn::USER], "userName": name }),
+        ];
+        let mut refused = None;
+        for body in bodies {
+            let mut req = Request::new(reqwest::Method::POST, "/Users");
+            req.body = Some(body);
+            let ex = match client.send(&req).await {
+                Ok(ex) => ex,
+                Err(e) => {
+                    return (
+                        LookupOutcome::Unchecked,
+                        format!("POST /Users to create a user to look up failed: {e}"),
+                    );
+                }
+            };
+            let id = ex
+                .response
+                .json
+                .as_ref()
+                .and_then(|b| b.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let status = ex.response.status;
+            let said = server_said(&ex)
+                .map(|s| format!(" ({s})"))
+                .unwrap_or_default();
+            exchanges.push(ex);
+            match id {
+                Some(id) if is_2xx(status) => {
+                    let path = format!("/Users/{}", encode_segment(&id));
+                    created.push((id, path));
+                    refused = None;
+                    break;
+                }
+                _ => {
+                    refused = Some(format!(
+                        "POST /Users answered {status}{}{said}",
                         if is_2xx(status) { " without an id" } else { "" }
-                    ),
-                );
+                    ))
+                }
             }
+        }
+        if let Some(why) = refused {
+            return (
+                LookupOutcome::Unchecked,
+                format!("the two users it needs could not be created: {why}"),
+            );
         }
     }
     for (name, (id, _)) in names.iter().zip(created.iter()) {

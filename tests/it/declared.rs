@@ -1386,3 +1386,26 @@ fn a_capture_of_an_undeclared_attribute_skips_its_dependants_instead_of_failing(
     let st = step(&r, "rfc-patch::failed-patch-changed-nothing");
     assert_eq!(st.outcome, Outcome::Skipped, "{st:?}");
 }
+
+#[test]
+fn a_server_refusing_what_the_lookup_sends_first_gets_the_bare_minimum() {
+    // A strict server that refuses attributes it does not keep: the check's
+    // IdP-like body is refused, the bare userName is not.
+    let strict = Change::request(|r| {
+        (r.method == Method::POST
+            && r.path == "/Users"
+            && r.body.as_ref().is_some_and(|b| b.get("emails").is_some()))
+        .then(|| scim_error(400, "invalidValue"))
+    });
+    let r = run(strict, suites(&["suites/okta/aiw-users.yaml"]), &[]);
+    let l = lookup(&r);
+    assert_eq!(l.outcome, scimitar::results::LookupOutcome::Works, "{l:?}");
+    let creates: Vec<u16> = l
+        .exchanges
+        .iter()
+        .filter(|e| e.request.method == "POST")
+        .map(|e| e.response.status)
+        .collect();
+    assert_eq!(creates, [400, 201, 400, 201]);
+    assert!(l.cleanup.iter().all(|c| c.ok()), "{:?}", l.cleanup);
+}
