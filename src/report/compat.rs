@@ -316,8 +316,8 @@ impl Profile<'_> {
             }
             Verdict::Incomplete => format!("incomplete: {}", self.coverage.describe()),
             Verdict::NotTested => "not tested".into(),
-            Verdict::CustomPassed => "passed (custom suites)".into(),
-            Verdict::CustomFailed { failing } => format!("{} (custom suites)", steps(failing)),
+            Verdict::CustomPassed => "passed (not an IdP verdict)".into(),
+            Verdict::CustomFailed { failing } => format!("{} (not an IdP verdict)", steps(failing)),
         }
     }
 
@@ -469,10 +469,13 @@ impl<'a> Compat<'a> {
                 .iter()
                 .filter(|s| s.idp == idp && !builtin(s))
                 .collect();
-            let label = if idp == "custom" {
-                "Custom suites".to_string()
-            } else {
-                format!("Custom suites (idp: {idp})")
+            // Built-in suites of no profile (the certification pre-check's)
+            // are not the user's own: said so, still never an IdP verdict.
+            let shipped = known_plan && suites.iter().all(|s| inv.is_builtin(s));
+            let label = match (idp == "custom", shipped) {
+                (true, _) => "Custom suites".to_string(),
+                (false, true) => format!("Built-in suites (idp: {idp})"),
+                (false, false) => format!("Custom suites (idp: {idp})"),
             };
             let key = if idp == "custom" {
                 "custom".to_string()

@@ -296,7 +296,7 @@ steps:
     assert_eq!(
         md_row(&md, "Custom suites (idp: rfc)")[1..],
         [
-            "✅ passed (custom suites)",
+            "✅ passed (not an IdP verdict)",
             "2 of 2 selected",
             "2",
             "0",
@@ -306,7 +306,7 @@ steps:
         "{md}"
     );
     insta::assert_snapshot!("embedded_markdown_report", redact(&md));
-    assert!(html.contains("<span class=\"verdict pass\">passed (custom suites)</span>"));
+    assert!(html.contains("<span class=\"verdict pass\">passed (not an IdP verdict)</span>"));
     // The embedded server's token is per run and never shown.
     assert!(!md.contains("scimitar-embedded-") && !html.contains("scimitar-embedded-"));
 }

@@ -322,7 +322,7 @@ fn a_custom_suite_declaring_an_idp_is_reported_as_custom() {
     );
     assert_eq!(out.code, 0, "{}", out.all());
     assert!(
-        row(&out.stdout, "Custom suites (idp: entra)").ends_with("passed (custom suites)"),
+        row(&out.stdout, "Custom suites (idp: entra)").ends_with("passed (not an IdP verdict)"),
         "{}",
         out.stdout
     );
@@ -512,7 +512,7 @@ fn a_snapshot_difference_is_its_own_line_not_a_verdict() {
         second.all()
     );
     assert!(
-        row(&second.stdout, "Custom suites").ends_with("passed (custom suites)"),
+        row(&second.stdout, "Custom suites").ends_with("passed (not an IdP verdict)"),
         "{}",
         second.stdout
     );
@@ -1413,4 +1413,23 @@ fn suite_builtin_alone_is_not_a_partial_selection() {
         ..Filters::default()
     };
     assert!(mine.explicit());
+}
+
+#[test]
+fn built_in_suites_of_no_profile_are_named_built_in_never_an_idp_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = scimitar(
+        dir.path(),
+        &[
+            "run",
+            "--embedded",
+            "--suite",
+            "builtin",
+            "certify-entra-pagination::",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.all());
+    let r = row(&out.stdout, "Built-in suites (idp: certify)");
+    assert!(r.ends_with("passed (not an IdP verdict)"), "{r}");
+    assert!(!out.stdout.contains("Custom suites"), "{}", out.stdout);
 }
