@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use crate::results::{Outcome, RunResult, StepResult, SuiteResult};
+use crate::results::{LookupCheck, LookupOutcome, Outcome, RunResult, StepResult, SuiteResult};
 
 pub fn render(run: &RunResult) -> String {
     let selected = |s: &SuiteResult| s.steps.iter().filter(|st| st.selected).count();
@@ -19,14 +19,27 @@ pub fn render(run: &RunResult) -> String {
             .filter(|st| st.selected && st.outcome == o)
             .count()
     };
-    let tests: usize = run.suites.iter().map(selected).sum();
-    let failures: usize = run.suites.iter().map(|s| count(s, Outcome::Failed)).sum();
+    let lookup_failed = run
+        .lookup
+        .as_ref()
+        .is_some_and(|l| l.outcome == LookupOutcome::Broken);
+    let tests: usize =
+        run.suites.iter().map(selected).sum::<usize>() + usize::from(run.lookup.is_some());
+    let failures: usize = run
+        .suites
+        .iter()
+        .map(|s| count(s, Outcome::Failed))
+        .sum::<usize>()
+        + usize::from(lookup_failed);
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let _ = writeln!(
         x,
         "<testsuites name=\"scimitar\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" time=\"{:.3}\">",
         run.duration.as_secs_f64()
     );
+    if let Some(l) = &run.lookup {
+        lookup(&mut x, run, l);
+    }
     for s in &run.suites {
         suite(
             &mut x,
@@ -107,6 +120,51 @@ fn suite(
         );
     }
     x.push_str("  </testsuite>\n");
+}
+
+/// The userName lookup check as a suite of one case, so that a CI gate
+/// reading only JUnit fails on it too.
+fn lookup(x: &mut String, run: &RunResult, l: &LookupCheck) {
+    let (failures, skipped) = match l.outcome {
+        LookupOutcome::Works => (0, 0),
+        LookupOutcome::Broken => (1, 0),
+        LookupOutcome::Unchecked => (0, 1),
+    };
+    let time: f64 = l.exchanges.iter().map(|e| e.elapsed.as_secs_f64()).sum();
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"userName-lookup\" tests=\"1\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{time:.3}\" timestamp=\"{}\">",
+        attr(&run.started)
+    );
+    let _ = writeln!(
+        x,
+        "    <properties>\n      <property name=\"profiles\" value=\"{}\"/>\n    </properties>",
+        attr(&l.profiles.join(", "))
+    );
+    let _ = write!(
+        x,
+        "    <testcase name=\"userName eq finds exactly its user, with two users present\" classname=\"scimitar.lookup\" time=\"{time:.3}\">"
+    );
+    match l.outcome {
+        LookupOutcome::Broken => {
+            let _ = write!(
+                x,
+                "\n      <failure message=\"{}\" type=\"scimitar.lookup\">{}</failure>",
+                attr(&l.summary),
+                text(&l.describe())
+            );
+        }
+        LookupOutcome::Unchecked => {
+            let _ = write!(x, "\n      <skipped message=\"{}\"/>", attr(&l.summary));
+        }
+        LookupOutcome::Works => {}
+    }
+    let _ = write!(
+        x,
+        "\n      <system-out>{}</system-out>",
+        text(&l.describe())
+    );
+    x.push_str("\n    </testcase>\n  </testsuite>\n");
 }
 
 fn case(x: &mut String, s: &SuiteResult, st: &StepResult) {

@@ -1288,6 +1288,7 @@ fn a_broken_lookup_is_one_line_on_the_console_exit_1_and_in_the_json() {
     let (url, _server) = rt.block_on(start(change));
     let dir = tempfile::tempdir().expect("tempdir");
     let json_path = dir.path().join("run.json");
+    let junit_path = dir.path().join("junit.xml");
     let out = crate::support::scimitar(
         dir.path(),
         &[
@@ -1303,6 +1304,8 @@ fn a_broken_lookup_is_one_line_on_the_console_exit_1_and_in_the_json() {
             "-q",
             "--json",
             json_path.to_str().expect("utf-8"),
+            "--junit",
+            junit_path.to_str().expect("utf-8"),
         ],
     );
     assert_eq!(out.code, 1, "{}", out.all());
@@ -1348,6 +1351,27 @@ fn a_broken_lookup_is_one_line_on_the_console_exit_1_and_in_the_json() {
     if let Err(e) = crate::verdicts::jschema::validate(&schema, &doc) {
         panic!("the JSON report does not validate: {e}");
     }
+    // A CI gate that reads only JUnit fails on it too.
+    let junit = std::fs::read_to_string(&junit_path).expect("junit");
+    let xsd = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit.xsd"),
+    )
+    .expect("xsd");
+    if let Err(e) = crate::verdicts::xsd::validate(&xsd, &junit) {
+        panic!("the JUnit does not validate: {e}\n{junit}");
+    }
+    let xml = roxmltree::Document::parse(&junit).expect("XML");
+    let suite = xml
+        .descendants()
+        .find(|n| n.has_tag_name("testsuite") && n.attribute("name") == Some("userName-lookup"))
+        .expect("a userName-lookup testsuite");
+    assert_eq!(suite.attribute("failures"), Some("1"), "{junit}");
+    assert!(
+        suite.descendants().any(|n| n.has_tag_name("failure")
+            && n.attribute("message")
+                .is_some_and(|m| m.contains("invalidFilter"))),
+        "{junit}"
+    );
 }
 
 #[test]

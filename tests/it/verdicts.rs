@@ -1013,7 +1013,7 @@ fn a_target_limited_to_five_requests_a_second_gives_the_same_outcomes() {
 /// global elements with their attributes (required ones, and the
 /// `SUREFIRE_TIME` pattern) and the children they allow. An element, an
 /// attribute or a child the schema does not declare is an error.
-mod xsd {
+pub(crate) mod xsd {
     use roxmltree::{Document, Node};
     use std::collections::HashMap;
 
