@@ -379,7 +379,12 @@ fn judge_all(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
                     continue;
                 }
             };
-            if let Some(f) = judge_json(&rendered, &a.predicate, actual.as_ref(), vars, j, &shape) {
+            if let Some(mut f) =
+                judge_json(&rendered, &a.predicate, actual.as_ref(), vars, j, &shape)
+            {
+                if actual.is_none() {
+                    f.message.push_str(&what_the_list_holds(&rendered, body));
+                }
                 out.push(f);
             }
         }
@@ -431,6 +436,25 @@ fn judge_all(exp: &Expectation, ex: &Exchange, vars: &Vars, j: &Judging) -> Vec<
         }
     }
     out
+}
+
+/// For a filter path that selected nothing (`$.emails[?@.type == 'work'].value`),
+/// what the list it filters holds, so the reader sees why nothing matched
+/// (a dropped `type`, say): ` ($.emails holds [{"value": …}])`.
+fn what_the_list_holds(path: &str, body: &Value) -> String {
+    let Some(cut) = path.find("[?") else {
+        return String::new();
+    };
+    let list = &path[..cut];
+    match select_ci(list, body) {
+        Ok(Some(v)) => {
+            let text = v.to_string();
+            let shown: String = text.chars().take(200).collect();
+            let more = if shown.len() < text.len() { "…" } else { "" };
+            format!(" ({list} holds {shown}{more})")
+        }
+        _ => format!(" ({list} is absent)"),
+    }
 }
 
 /// The statuses an `any_of` allows, when every alternative names its own.
@@ -1040,6 +1064,21 @@ mod tests {
             select_folded("$.Resources[?@.id == 'abc'].id", &list, &j, &shape),
             None
         );
+    }
+
+    #[test]
+    fn a_filter_that_selects_nothing_shows_what_the_list_holds() {
+        let body = json!({"emails": [{"value": "a@x.org", "primary": true}]});
+        assert_eq!(
+            what_the_list_holds("$.emails[?@.type == 'work'].value", &body),
+            r#" ($.emails holds [{"primary":true,"value":"a@x.org"}])"#
+        );
+        assert_eq!(
+            what_the_list_holds("$.addresses[?@.type == 'work']", &body),
+            " ($.addresses is absent)"
+        );
+        // Only filters: a plain missing attribute says nothing more.
+        assert_eq!(what_the_list_holds("$.title", &body), "");
     }
 
     #[test]
