@@ -138,6 +138,16 @@ pub fn render(run: &RunResult) -> String {
     for line in super::summary::notes(&c) {
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(&line));
     }
+    let shared = super::summary::shared_causes(run);
+    if !shared.is_empty() {
+        s.push_str(
+            "<p class=\"note\">Failures that share a cause (one fix may clear them all):</p>\n<ul class=\"causes\">\n",
+        );
+        for (n, cause) in shared {
+            let _ = writeln!(s, "<li>{n} steps: <code>{}</code></li>", esc(&cause));
+        }
+        s.push_str("</ul>\n");
+    }
     let inv = &run.invocation;
     if !inv.command_line.is_empty() {
         let _ = writeln!(

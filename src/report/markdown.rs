@@ -67,6 +67,16 @@ pub fn render(run: &RunResult) -> String {
     for line in super::summary::notes(&c) {
         let _ = writeln!(s, "\n{}", inline(&line));
     }
+    let shared = super::summary::shared_causes(run);
+    if !shared.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nFailures that share a cause (one fix may clear them all):\n"
+        );
+        for (n, cause) in shared {
+            let _ = writeln!(s, "- {n} steps: {}", code_inline(&cause));
+        }
+    }
     let inv = &run.invocation;
     if !inv.command_line.is_empty() {
         let _ = writeln!(s, "\nCommand: {}", code_inline(&inv.command_line.join(" ")));

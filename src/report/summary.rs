@@ -36,6 +36,64 @@ pub fn notes(c: &Compat) -> Vec<String> {
     out
 }
 
+/// The first finding of each failing step, with quoted values blanked
+/// (ids, names), counted: those seen in three steps or more, most first.
+/// A server missing one feature fails many steps; this says which.
+pub fn shared_causes(run: &RunResult) -> Vec<(usize, String)> {
+    let mut counts: Vec<(usize, String)> = Vec::new();
+    let failing = run
+        .suites
+        .iter()
+        .flat_map(|s| &s.steps)
+        .filter(|st| st.selected && st.outcome == crate::results::Outcome::Failed);
+    for st in failing {
+        let Some(f) = st.findings.iter().find(|f| !f.advisory) else {
+            continue;
+        };
+        // The server's own words (detail, scimType) vary by request; the
+        // cause is what precedes them.
+        let message = ["(scimType ", "(detail: "]
+            .iter()
+            .filter_map(|m| f.message.find(m))
+            .min()
+            .map_or(f.message.as_str(), |i| f.message[..i].trim_end());
+        let cause = blank_quoted(&format!("{}: {message}", f.subject));
+        match counts.iter_mut().find(|(_, c)| *c == cause) {
+            Some((n, _)) => *n += 1,
+            None => counts.push((1, cause)),
+        }
+    }
+    counts.retain(|(n, _)| *n >= 3);
+    // Most first; ties in the order first seen (the sort is stable).
+    counts.sort_by(|a, b| b.0.cmp(&a.0));
+    counts
+}
+
+/// `expected "42", got "x"` → `expected "…", got "…"`; the line cut at 160
+/// characters.
+fn blank_quoted(text: &str) -> String {
+    let mut out = String::new();
+    let mut inside = false;
+    for c in text.chars() {
+        if c == '"' {
+            if !inside {
+                out.push_str("\"…");
+            }
+            inside = !inside;
+            if !inside {
+                out.push('"');
+            }
+        } else if !inside {
+            out.push(c);
+        }
+    }
+    let line = out.lines().next().unwrap_or_default();
+    match line.char_indices().nth(160) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line.to_string(),
+    }
+}
+
 /// Where the suites came from, in one line.
 pub fn source(run: &RunResult) -> String {
     let src = &run.invocation.suite_source;
@@ -109,6 +167,13 @@ pub fn render(run: &RunResult) -> String {
             ));
         }
     }
+    let shared = shared_causes(run);
+    if !shared.is_empty() {
+        s.push_str("failures that share a cause (one fix may clear them all):\n");
+        for (n, cause) in shared {
+            s.push_str(&format!("  {n:>3}× {cause}\n"));
+        }
+    }
     for line in notes(&c) {
         s.push_str(&line);
         s.push('\n');
@@ -139,4 +204,22 @@ pub fn render(run: &RunResult) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::blank_quoted;
+
+    #[test]
+    fn quoted_values_are_blanked_so_causes_group() {
+        assert_eq!(
+            blank_quoted(r#"json $.title: expected "Captain", but it is absent"#),
+            r#"json $.title: expected "…", but it is absent"#
+        );
+        assert_eq!(
+            blank_quoted("status: expected 200 or 204, got 501 (detail: Not Implemented)"),
+            "status: expected 200 or 204, got 501 (detail: Not Implemented)"
+        );
+        assert_eq!(blank_quoted("a\nb"), "a");
+    }
 }

@@ -467,6 +467,7 @@ pub fn any_of_statuses(exp: &Expectation) -> Option<Vec<u16>> {
             }
         }
     }
+    codes.sort_unstable();
     (!codes.is_empty()).then_some(codes)
 }
 

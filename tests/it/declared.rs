@@ -1433,3 +1433,58 @@ fn a_server_refusing_what_the_lookup_sends_first_gets_the_bare_minimum() {
     assert_eq!(creates, [400, 201, 400, 201]);
     assert!(l.cleanup.iter().all(|c| c.ok()), "{:?}", l.cleanup);
 }
+
+#[test]
+fn failures_that_share_a_cause_are_counted_once_in_the_summary_and_reports() {
+    // PATCH not implemented: every PATCH step fails the same way, and the
+    // summary says it is one cause.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let change = Change::request(|r| (r.method == Method::PATCH).then(|| scim_error(501, "")));
+    let (url, _server) = rt.block_on(start(change));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let md = dir.path().join("report.md");
+    let out = crate::support::scimitar(
+        dir.path(),
+        &[
+            "run",
+            "--url",
+            &url,
+            "--token",
+            TOKEN,
+            "--suite",
+            "builtin",
+            "rfc-patch::",
+            "-q",
+            "--report",
+            md.to_str().expect("utf-8"),
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.all());
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.contains("× status: expected 200 or 204, got 501"))
+        .unwrap_or_else(|| panic!("no shared cause:\n{}", out.stdout));
+    let n: usize = line
+        .trim()
+        .split('×')
+        .next()
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(n >= 10, "{line}");
+    assert!(
+        out.stdout
+            .contains("failures that share a cause (one fix may clear them all):"),
+        "{}",
+        out.stdout
+    );
+    let report = std::fs::read_to_string(&md).expect("report");
+    assert!(
+        report.contains(&format!(
+            "- {n} steps: `status: expected 200 or 204, got 501`"
+        )),
+        "{report}"
+    );
+}
