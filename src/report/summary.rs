@@ -65,7 +65,7 @@ pub fn shared_causes(run: &RunResult) -> Vec<(usize, String)> {
     }
     counts.retain(|(n, _)| *n >= 3);
     // Most first; ties in the order first seen (the sort is stable).
-    counts.sort_by(|a, b| b.0.cmp(&a.0));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.0));
     counts
 }
 
