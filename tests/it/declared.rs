@@ -1280,25 +1280,28 @@ fn rfc_suites_alone_do_not_check_the_lookup() {
     assert!(r.lookup.is_none());
 }
 
+/// `scimitar run --url <proxy> --token … --suite builtin ARGS` through a
+/// proxy making `change`, in a fresh folder (returned, for the reports).
+fn cli_through(change: Change, args: &[&str]) -> (crate::support::Output, tempfile::TempDir) {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let (url, _server) = rt.block_on(start(change));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut all = vec!["run", "--url", &url, "--token", TOKEN, "--suite", "builtin"];
+    all.extend_from_slice(args);
+    let out = crate::support::scimitar(dir.path(), &all);
+    (out, dir)
+}
+
 #[test]
 fn a_broken_lookup_is_one_line_on_the_console_exit_1_and_in_the_json() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let mut change = Change::response(declare_no_filter);
     change.on_request = Box::new(|r| r.param("filter").map(|_| scim_error(400, "invalidFilter")));
-    let (url, _server) = rt.block_on(start(change));
     let dir = tempfile::tempdir().expect("tempdir");
     let json_path = dir.path().join("run.json");
     let junit_path = dir.path().join("junit.xml");
-    let out = crate::support::scimitar(
-        dir.path(),
+    let (out, _cwd) = cli_through(
+        change,
         &[
-            "run",
-            "--url",
-            &url,
-            "--token",
-            TOKEN,
-            "--suite",
-            "builtin",
             "--idp",
             "okta-aiw",
             "-q",
@@ -1438,26 +1441,12 @@ fn a_server_refusing_what_the_lookup_sends_first_gets_the_bare_minimum() {
 fn failures_that_share_a_cause_are_counted_once_in_the_summary_and_reports() {
     // PATCH not implemented: every PATCH step fails the same way, and the
     // summary says it is one cause.
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
     let change = Change::request(|r| (r.method == Method::PATCH).then(|| scim_error(501, "")));
-    let (url, _server) = rt.block_on(start(change));
     let dir = tempfile::tempdir().expect("tempdir");
     let md = dir.path().join("report.md");
-    let out = crate::support::scimitar(
-        dir.path(),
-        &[
-            "run",
-            "--url",
-            &url,
-            "--token",
-            TOKEN,
-            "--suite",
-            "builtin",
-            "rfc-patch::",
-            "-q",
-            "--report",
-            md.to_str().expect("utf-8"),
-        ],
+    let (out, _cwd) = cli_through(
+        change,
+        &["rfc-patch::", "-q", "--report", md.to_str().expect("utf-8")],
     );
     assert_eq!(out.code, 1, "{}", out.all());
     let line = out
