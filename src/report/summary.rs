@@ -50,14 +50,7 @@ pub fn shared_causes(run: &RunResult) -> Vec<(usize, String)> {
         let Some(f) = st.findings.iter().find(|f| !f.advisory) else {
             continue;
         };
-        // The server's own words (detail, scimType) vary by request; the
-        // cause is what precedes them.
-        let message = ["(scimType ", "(detail: "]
-            .iter()
-            .filter_map(|m| f.message.find(m))
-            .min()
-            .map_or(f.message.as_str(), |i| f.message[..i].trim_end());
-        let cause = blank_quoted(&format!("{}: {message}", f.subject));
+        let cause = blank_quoted(&format!("{}: {}", f.subject, without_detail(&f.message)));
         match counts.iter_mut().find(|(_, c)| *c == cause) {
             Some((n, _)) => *n += 1,
             None => counts.push((1, cause)),
@@ -67,6 +60,19 @@ pub fn shared_causes(run: &RunResult) -> Vec<(usize, String)> {
     // Most first; ties in the order first seen (the sort is stable).
     counts.sort_by_key(|c| std::cmp::Reverse(c.0));
     counts
+}
+
+/// A status finding without the server's `detail` (its wording varies by
+/// request; the `scimType` names the cause and stays):
+/// `… got 400 (scimType noTarget; detail: …)` → `… got 400 (scimType noTarget)`.
+fn without_detail(message: &str) -> String {
+    if let Some(i) = message.find(" (detail: ") {
+        return message[..i].to_string();
+    }
+    match (message.find(" (scimType "), message.find("; detail: ")) {
+        (Some(t), Some(d)) if d > t => format!("{})", &message[..d]),
+        _ => message.to_string(),
+    }
 }
 
 /// `expected "42", got "x"` → `expected "…", got "…"`; the line cut at 160
@@ -221,5 +227,22 @@ mod tests {
             "status: expected 200 or 204, got 501 (detail: Not Implemented)"
         );
         assert_eq!(blank_quoted("a\nb"), "a");
+    }
+
+    #[test]
+    fn the_servers_detail_is_dropped_its_scim_type_kept() {
+        use super::without_detail;
+        assert_eq!(
+            without_detail("expected 200 or 204, got 400 (scimType noTarget; detail: no value)"),
+            "expected 200 or 204, got 400 (scimType noTarget)"
+        );
+        assert_eq!(
+            without_detail("expected 200 or 204, got 501 (detail: Not Implemented)"),
+            "expected 200 or 204, got 501"
+        );
+        assert_eq!(
+            without_detail("expected 409, got 400 (scimType invalidValue)"),
+            "expected 409, got 400 (scimType invalidValue)"
+        );
     }
 }
