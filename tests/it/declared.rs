@@ -1477,3 +1477,39 @@ fn failures_that_share_a_cause_are_counted_once_in_the_summary_and_reports() {
         "{report}"
     );
 }
+
+#[test]
+fn a_server_that_returns_small_pages_passes() {
+    // RFC 7644 §3.4.2.4: without count the page size is the server's (here
+    // 2), and a count above its maximum (here 100) gets fewer. Suites that
+    // need a whole result ask for it; nothing may fail on paging alone.
+    let small = Change::request(|r| {
+        let list = r.method == Method::GET && (r.path == "/Users" || r.path == "/Groups");
+        if list {
+            let count = match r.param("count").map(|c| c.parse::<i64>()) {
+                None => Some(2),
+                Some(Ok(n)) if n > 100 => Some(100),
+                _ => None,
+            };
+            if let Some(n) = count {
+                r.query.retain(|(k, _)| !k.eq_ignore_ascii_case("count"));
+                r.query.push(("count".into(), n.to_string()));
+            }
+        }
+        None
+    });
+    let r = run(
+        small,
+        suites(&[
+            "suites/entra",
+            "suites/okta",
+            "suites/rfc",
+            "suites/google-workspace",
+            "suites/pingfederate",
+            "suites/jumpcloud",
+            "suites/onelogin",
+        ]),
+        &[],
+    );
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+}
