@@ -1513,3 +1513,72 @@ fn a_server_that_returns_small_pages_passes() {
     );
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
 }
+
+#[test]
+fn legal_list_and_location_variants_pass() {
+    // All RFC-legal at once: a ListResponse of nothing without Resources,
+    // a whole result to a request that did not page without startIndex and
+    // itemsPerPage (RFC 7644 §3.4.2: REQUIRED only for partial results),
+    // and, behind a proxy, locations
+    // naming the public host and path (RFC 7644 §3.1 leaves them to the
+    // server); a PATCH answered 204 without a body (§3.5.2).
+    let public = "https://scim.example.com/api/scim/v2";
+    let change = Change {
+        on_request: Box::new(|_| None),
+        on_response: Box::new(move |req, resp| {
+            if let Some(b) = resp.body.as_mut() {
+                let total = b.get("totalResults").and_then(Value::as_u64);
+                let listed = b.get("Resources").and_then(Value::as_array).map(Vec::len);
+                if let (Some(t), Some(n)) = (total, listed) {
+                    if t == 0 {
+                        b.as_object_mut().unwrap().remove("Resources");
+                    }
+                    // A request that paged (startIndex or count sent) is
+                    // answered with its paging fields; Okta reads them.
+                    let paged = req.param("count").is_some() || req.param("startIndex").is_some();
+                    if t as usize <= n && !paged {
+                        b.as_object_mut().unwrap().remove("startIndex");
+                        b.as_object_mut().unwrap().remove("itemsPerPage");
+                    }
+                }
+                each_object(b, &|m| {
+                    if let Some(Value::String(loc)) = m.get_mut("location")
+                        && let Some(i) = loc.find("/scim/v2")
+                    {
+                        *loc = format!("{public}{}", &loc[i + "/scim/v2".len()..]);
+                    }
+                });
+            }
+            if let Some(loc) = resp
+                .headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                && let Some(i) = loc.find("/scim/v2")
+            {
+                let moved = format!("{public}{}", &loc[i + "/scim/v2".len()..]);
+                resp.headers
+                    .insert(header::LOCATION, HeaderValue::from_str(&moved).unwrap());
+            }
+            if req.method == Method::PATCH && resp.status == 200 {
+                resp.status = 204;
+                resp.body = None;
+                resp.headers.remove(header::CONTENT_TYPE);
+            }
+        }),
+    };
+    let r = run(
+        change,
+        suites(&[
+            "suites/entra",
+            "suites/okta",
+            "suites/rfc",
+            "suites/google-workspace",
+            "suites/pingfederate",
+            "suites/jumpcloud",
+            "suites/onelogin",
+        ]),
+        &[],
+    );
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    assert!(!r.has_leftovers());
+}
