@@ -1582,3 +1582,36 @@ fn legal_list_and_location_variants_pass() {
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
     assert!(!r.has_leftovers());
 }
+
+#[test]
+fn a_server_that_stores_user_names_in_lower_case_passes() {
+    // userName is caseExact false (RFC 7643 §4.1.1): a server may store and
+    // return it in another case; every comparison must ignore that.
+    let change = Change::response(|_, resp| {
+        if let Some(b) = resp.body.as_mut() {
+            each_object(b, &|m| {
+                if let Some(Value::String(u)) = m.get_mut("userName") {
+                    *u = u.to_lowercase();
+                }
+            });
+        }
+    });
+    let r = run(
+        change,
+        suites(&[
+            "suites/entra",
+            "suites/okta",
+            "suites/rfc",
+            "suites/google-workspace",
+            "suites/pingfederate",
+            "suites/jumpcloud",
+            "suites/onelogin",
+        ]),
+        &[],
+    );
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    assert_eq!(
+        r.lookup.as_ref().map(|l| l.outcome),
+        Some(scimitar::results::LookupOutcome::Works)
+    );
+}
