@@ -403,6 +403,13 @@ pub enum SkipReason {
         /// What happened then.
         detail: String,
     },
+    /// An RFC suite's filter the server declined with 400 invalidFilter,
+    /// which RFC 7644 §3.12 allows for an attribute and operator it does
+    /// not support: not checked, and no failure.
+    FilterDeclined {
+        /// The filter as sent.
+        filter: String,
+    },
     /// This step's own request stayed rate limited (429) within the retry budget.
     RateLimited {
         /// `METHOD path` of the request.
@@ -429,6 +436,10 @@ impl fmt::Display for SkipReason {
                 f,
                 "the server does not support {} (per /ServiceProviderConfig and /ResourceTypes)",
                 capabilities.join(", ")
+            ),
+            SkipReason::FilterDeclined { filter } => write!(
+                f,
+                "the server declined the filter `{filter}` with 400 invalidFilter, which RFC 7644 §3.12 allows for an attribute and operator it does not support"
             ),
             SkipReason::SuiteVars { name, error } => write!(f, "vars.{name}: {error}"),
             SkipReason::Interrupted => f.write_str("the run was interrupted"),

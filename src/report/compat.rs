@@ -96,7 +96,9 @@ impl Unchecked {
             }
             SkipReason::Interrupted => Unchecked::Interrupted,
             SkipReason::SuiteVars { .. } => Unchecked::SuiteError,
-            SkipReason::Unsupported { .. } => Unchecked::Unsupported,
+            SkipReason::Unsupported { .. } | SkipReason::FilterDeclined { .. } => {
+                Unchecked::Unsupported
+            }
             // A step that failed (or timed out) left nothing to build on:
             // the failure already fails the run.
             SkipReason::DependencyRefused { .. } => Unchecked::AfterRefusal,
@@ -675,11 +677,16 @@ fn count_steps(c: &mut Coverage, s: &SuiteResult, unselected_filtered: bool) {
         match (&st.outcome, &st.skip_reason) {
             (Outcome::Skipped, Some(reason)) => {
                 c.add(Unchecked::of(reason), 1);
-                if let SkipReason::Unsupported { capabilities } = reason {
-                    for cap in capabilities {
-                        if !c.missing.contains(cap) {
-                            c.missing.push(cap.clone());
-                        }
+                let lacks: Vec<String> = match reason {
+                    SkipReason::Unsupported { capabilities } => capabilities.clone(),
+                    SkipReason::FilterDeclined { .. } => {
+                        vec!["the filters it declines (invalidFilter)".into()]
+                    }
+                    _ => Vec::new(),
+                };
+                for cap in lacks {
+                    if !c.missing.contains(&cap) {
+                        c.missing.push(cap);
                     }
                 }
             }

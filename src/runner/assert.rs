@@ -7,7 +7,7 @@ use crate::check;
 use crate::http::Exchange;
 use crate::results::Finding;
 use crate::scim::declared::{Declared, DeclaredAttr, DeclaredType, Lookup};
-use crate::scim::urn;
+use crate::scim::{ci, urn};
 use crate::suite::predicate::{Compare, Predicate};
 use crate::suite::template::Vars;
 use crate::suite::{BodyRule, Expectation};
@@ -455,6 +455,103 @@ fn what_the_list_holds(path: &str, body: &Value) -> String {
         }
         _ => format!(" ({list} is absent)"),
     }
+}
+
+/// The filter an RFC suite's step sent, when the server declined it with
+/// 400 invalidFilter where the step expected success: RFC 7644 §3.12 lets a
+/// server decline "the specified attribute and filter comparison combination"
+/// it does not support. Never for `userName eq` (every IdP needs it; the
+/// run's lookup check judges it) nor for other suites (an IdP sends what it
+/// sends).
+/// The attribute/operator pairs a filter uses, names lower-cased and URN
+/// prefixes dropped (RFC 7643 §2.1, RFC 7644 §3.10): `userName sw "a" and
+/// emails[type eq "w"]` → `(username, sw)`, `(and)`, `(emails[], )`,
+/// `(emails.type, eq)`. `None` when it does not parse.
+pub fn filter_features(filter: &str) -> Option<Vec<(String, String)>> {
+    use crate::scim::syntax::{AttrPath, Filter, parse_filter};
+    fn value_path(p: &AttrPath, out: &mut Vec<(String, String)>) {
+        if let Some(inner) = &p.value_filter {
+            let base = p.attr.to_ascii_lowercase();
+            out.push((format!("{base}[]"), String::new()));
+            walk(inner, Some(&base), out);
+        }
+    }
+    fn name(p: &AttrPath, parent: Option<&str>) -> String {
+        let mut n = p.attr.to_ascii_lowercase();
+        if let Some(parent) = parent {
+            n = format!("{parent}.{n}");
+        }
+        if let Some(sub) = &p.sub_attr {
+            n = format!("{n}.{}", sub.to_ascii_lowercase());
+        }
+        n
+    }
+    fn walk(f: &Filter, parent: Option<&str>, out: &mut Vec<(String, String)>) {
+        match f {
+            Filter::And(parts) | Filter::Or(parts) => {
+                let op = if matches!(f, Filter::And(_)) {
+                    "and"
+                } else {
+                    "or"
+                };
+                out.push((String::new(), op.into()));
+                parts.iter().for_each(|x| walk(x, parent, out));
+            }
+            Filter::Not(inner) => {
+                out.push((String::new(), "not".into()));
+                walk(inner, parent, out);
+            }
+            Filter::Present(p) => {
+                value_path(p, out);
+                out.push((name(p, parent), "pr".into()));
+            }
+            Filter::Compare(p, op, _) => {
+                value_path(p, out);
+                out.push((name(p, parent), op.as_str().into()));
+            }
+            Filter::ValuePath(p) => value_path(p, out),
+        }
+    }
+    let parsed = parse_filter(filter).ok()?;
+    let mut out = Vec::new();
+    walk(&parsed, None, &mut out);
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+pub fn declined_filter(
+    exp: &Expectation,
+    ex: &Exchange,
+    j: &Judging,
+    accepted: &std::collections::HashSet<(String, String)>,
+) -> Option<String> {
+    if j.idp != "rfc" || ex.response.status != 400 {
+        return None;
+    }
+    let wants_success = exp
+        .status
+        .clone()
+        .or_else(|| any_of_statuses(exp))
+        .is_some_and(|codes| codes.iter().all(|c| (200..300).contains(c)));
+    let filter = j.filter?;
+    let scim_type = ex
+        .response
+        .json
+        .as_ref()
+        .and_then(|b| ci::value_get_ci(b, "scimType"))
+        .and_then(Value::as_str);
+    let features = filter_features(filter)?;
+    let user_name_eq = features.iter().all(|(a, o)| a == "username" && o == "eq");
+    // Declining what the server accepted elsewhere in another spelling
+    // (`USERNAME`, `EQ`, a URN-qualified name) is no unsupported combination:
+    // it breaks RFC 7643 §2.1 / RFC 7644 §3.4.2.2 and stays a failure.
+    let accepted_elsewhere = features.iter().all(|f| accepted.contains(f));
+    (wants_success
+        && scim_type.is_some_and(|t| t.eq_ignore_ascii_case("invalidFilter"))
+        && !user_name_eq
+        && !accepted_elsewhere)
+        .then(|| filter.to_string())
 }
 
 /// The statuses an `any_of` allows, when every alternative names its own.
@@ -1080,6 +1177,27 @@ mod tests {
         );
         // Only filters: a plain missing attribute says nothing more.
         assert_eq!(what_the_list_holds("$.title", &body), "");
+    }
+
+    #[test]
+    fn filter_features_name_attributes_and_operators_in_one_spelling() {
+        let f = |s: &str| filter_features(s).unwrap();
+        assert_eq!(
+            f(r#"USERNAME sw "a" AND urn:ietf:params:scim:schemas:core:2.0:User:active EQ true"#),
+            f(r#"userName sw "b" and active eq false"#)
+        );
+        assert_eq!(
+            f(r#"emails[type eq "work"].value eq "x""#),
+            vec![
+                ("emails.type".to_string(), "eq".to_string()),
+                ("emails.value".to_string(), "eq".to_string()),
+                ("emails[]".to_string(), String::new()),
+            ]
+        );
+        assert_eq!(
+            f("meta.created gt \"2020-01-01T00:00:00Z\""),
+            vec![("meta.created".to_string(), "gt".to_string())]
+        );
     }
 
     #[test]

@@ -180,6 +180,7 @@ impl Run {
             hooks,
             cancel,
             excluded,
+            accepted_filters: Default::default(),
         });
         let started = Instant::now();
         let started_at = time::OffsetDateTime::now_utc()
@@ -316,6 +317,7 @@ async fn recheck_alone(
         hooks: Vec::new(),
         cancel: ctx.cancel.clone(),
         excluded: ctx.excluded.clone(),
+        accepted_filters: ctx.accepted_filters.clone(),
     };
     let mut alone = run_suite(suite, index, &alone_ctx).await;
     let passes_alone = broken.iter().all(|(name, _)| {
@@ -376,6 +378,10 @@ struct Ctx {
     hooks: Vec<Arc<dyn StepHook>>,
     cancel: Arc<AtomicBool>,
     excluded: HashSet<(String, String)>,
+    /// Filter attribute/operator pairs the server answered with 2xx, so a
+    /// filter it declines is excused only when it uses something never
+    /// accepted in any spelling.
+    accepted_filters: Arc<std::sync::Mutex<HashSet<(String, String)>>>,
 }
 
 impl Ctx {
@@ -457,6 +463,7 @@ async fn run_suite(suite: &Suite, index: usize, ctx: &Ctx) -> SuiteResult {
         let scope = StepScope {
             declared: &ctx.caps.declared,
             idp: &suite.idp,
+            accepted_filters: &ctx.accepted_filters,
         };
         let mut r = match reason {
             Some(reason) => skipped(step, reason),
@@ -572,6 +579,12 @@ impl Ended {
     fn of(step: &Step, r: &StepResult) -> Ended {
         let accepted = |ex: &Exchange| is_2xx(ex.response.status);
         match r.outcome {
+            // A declined filter is a refusal the server may make.
+            Outcome::Skipped
+                if matches!(r.skip_reason, Some(SkipReason::FilterDeclined { .. })) =>
+            {
+                Ended::Refused { failed: false }
+            }
             Outcome::Skipped => Ended::Unchecked,
             Outcome::Passed => Ended::Done,
             Outcome::Failed | Outcome::Advisory | Outcome::Known
@@ -670,6 +683,7 @@ fn build_request(r: &RequestSpec, vars: &Vars) -> Result<Request, String> {
 struct StepScope<'a> {
     declared: &'a crate::scim::declared::Declared,
     idp: &'a str,
+    accepted_filters: &'a std::sync::Mutex<HashSet<(String, String)>>,
 }
 
 async fn run_step(
@@ -735,6 +749,26 @@ async fn run_step(
         &req.query,
         req.body.as_ref(),
     );
+    if let Some(filter) = judging.filter
+        && is_2xx(ex.response.status)
+        && let Some(features) = assert::filter_features(filter)
+        && let Ok(mut seen) = scope.accepted_filters.lock()
+    {
+        seen.extend(features);
+    }
+    let declined = match scope.accepted_filters.lock() {
+        Ok(seen) => assert::declined_filter(&step.expect, &ex, &judging, &seen),
+        Err(_) => None,
+    };
+    if let Some(filter) = declined {
+        // Declining is the server's right (RFC 7644 §3.12): not checked,
+        // not failed, and the verdict says which filters went unchecked.
+        r.outcome = Outcome::Skipped;
+        r.skip_reason = Some(SkipReason::FilterDeclined { filter });
+        r.exchange = Some(ex);
+        r.duration = started.elapsed();
+        return r;
+    }
     let mut findings = assert::judge(&step.expect, &ex, vars, &judging);
     let follow_on = root_cause_first(&step.expect, &ex, &mut findings);
     let status_class_wrong = follow_on.is_some();

@@ -193,6 +193,17 @@ async fn start(change: Change) -> (String, RunningServer) {
     (url, server)
 }
 
+/// Every built-in profile's suites, and the RFC's.
+const EVERY_SUITE_DIR: &[&str] = &[
+    "suites/entra",
+    "suites/okta",
+    "suites/rfc",
+    "suites/google-workspace",
+    "suites/pingfederate",
+    "suites/jumpcloud",
+    "suites/onelogin",
+];
+
 fn suites(dirs: &[&str]) -> Vec<scimitar::suite::Suite> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let paths: Vec<PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
@@ -863,7 +874,8 @@ fn accepts_application_json_judges_the_media_type_not_optional_attributes() {
 #[test]
 fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
     // The server says `active` is not filterable and refuses such filters
-    // with 400 invalidFilter (RFC 7644 §3.4.2.2): legal, so advisory.
+    // with 400 invalidFilter (RFC 7644 §3.4.2.2, §3.12): legal, so the step
+    // is not checked and says why.
     let not_filterable = || Change {
         on_request: Box::new(|r| {
             r.param("filter")
@@ -890,9 +902,19 @@ fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
             }
         }),
     };
-    let (o, why) = outcome_under(not_filterable(), "rfc-filters::boolean-eq-true");
-    assert_eq!(o, Outcome::Advisory, "{why}");
-    assert!(why.contains("the filter names active"), "{why}");
+    let r = run(
+        not_filterable(),
+        suites(&["suites/rfc/filters.yaml"]),
+        &["rfc-filters::boolean-eq-true"],
+    );
+    let st = step(&r, "rfc-filters::boolean-eq-true");
+    assert_eq!(st.outcome, Outcome::Skipped, "{st:?}");
+    assert!(
+        st.skip_reason.as_ref().is_some_and(|s| s
+            .to_string()
+            .contains("active eq true` with 400 invalidFilter")),
+        "{st:?}"
+    );
     // Without that declaration the refusal is a failure.
     let (o, why) = outcome_under(
         Change::request(|r| {
@@ -1498,19 +1520,7 @@ fn a_server_that_returns_small_pages_passes() {
         }
         None
     });
-    let r = run(
-        small,
-        suites(&[
-            "suites/entra",
-            "suites/okta",
-            "suites/rfc",
-            "suites/google-workspace",
-            "suites/pingfederate",
-            "suites/jumpcloud",
-            "suites/onelogin",
-        ]),
-        &[],
-    );
+    let r = run(small, suites(EVERY_SUITE_DIR), &[]);
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
 }
 
@@ -1566,19 +1576,7 @@ fn legal_list_and_location_variants_pass() {
             }
         }),
     };
-    let r = run(
-        change,
-        suites(&[
-            "suites/entra",
-            "suites/okta",
-            "suites/rfc",
-            "suites/google-workspace",
-            "suites/pingfederate",
-            "suites/jumpcloud",
-            "suites/onelogin",
-        ]),
-        &[],
-    );
+    let r = run(change, suites(EVERY_SUITE_DIR), &[]);
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
     assert!(!r.has_leftovers());
 }
@@ -1596,22 +1594,53 @@ fn a_server_that_stores_user_names_in_lower_case_passes() {
             });
         }
     });
-    let r = run(
-        change,
-        suites(&[
-            "suites/entra",
-            "suites/okta",
-            "suites/rfc",
-            "suites/google-workspace",
-            "suites/pingfederate",
-            "suites/jumpcloud",
-            "suites/onelogin",
-        ]),
-        &[],
-    );
+    let r = run(change, suites(EVERY_SUITE_DIR), &[]);
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
     assert_eq!(
         r.lookup.as_ref().map(|l| l.outcome),
         Some(scimitar::results::LookupOutcome::Works)
     );
+}
+
+#[test]
+fn a_server_filtering_only_on_eq_declines_the_rest_with_invalid_filter() {
+    // RFC 7644 §3.12: invalidFilter is also "the specified attribute and
+    // filter comparison combination is not supported". A server that only
+    // supports `attr eq "value"` says so for everything else: the RFC
+    // filter steps are not checked (and say so), nothing fails, and no
+    // verdict claims filtering was checked.
+    let change = Change::request(|r| {
+        let f = r.param("filter")?.to_string();
+        let mut parts = f.splitn(3, ' ');
+        let (attr, op, value) = (parts.next()?, parts.next()?, parts.next().unwrap_or(""));
+        let simple = !attr.contains('[')
+            && op.eq_ignore_ascii_case("eq")
+            && value.starts_with('"')
+            && value.ends_with('"')
+            && value.matches('"').count() == 2;
+        (!simple).then(|| scim_error(400, "invalidFilter"))
+    });
+    let r = run(change, suites(EVERY_SUITE_DIR), &[]);
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    let st = step(&r, "rfc-filters::co");
+    assert_eq!(st.outcome, Outcome::Skipped);
+    assert!(
+        st.skip_reason
+            .as_ref()
+            .is_some_and(|s| s.to_string().contains("RFC 7644 §3.12 allows")),
+        "{st:?}"
+    );
+    let c = scimitar::report::compat::Compat::new(&r);
+    let rfc = c.profiles.iter().find(|p| p.idp == "rfc").expect("rfc");
+    assert_eq!(
+        rfc.verdict_text(),
+        "compatible without the filters it declines (invalidFilter): the server does not support it"
+    );
+    assert!(!c.unfinished());
+    // userName eq is never excused: the same decline there fails.
+    let (o, why) = outcome_under(
+        Change::request(|r| r.param("filter").map(|_| scim_error(400, "invalidFilter"))),
+        "rfc-filters::eq",
+    );
+    assert_eq!(o, Outcome::Failed, "{why}");
 }
