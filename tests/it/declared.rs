@@ -1644,3 +1644,43 @@ fn a_server_filtering_only_on_eq_declines_the_rest_with_invalid_filter() {
     );
     assert_eq!(o, Outcome::Failed, "{why}");
 }
+
+#[test]
+fn etags_strong_or_weak_pass() {
+    // RFC 7644 §3.14: versions are ETags, weak (W/"…") or strong ("…"):
+    // a server choosing the other kind passes (If-Match compares them).
+    fn flip(v: &str) -> String {
+        match v.strip_prefix("W/") {
+            Some(strong) => strong.to_string(),
+            None => format!("W/{v}"),
+        }
+    }
+    let change = Change {
+        on_request: Box::new(|r| {
+            for h in [header::IF_MATCH, header::IF_NONE_MATCH] {
+                if let Some(v) = r.headers.get(&h).and_then(|v| v.to_str().ok()) {
+                    let back = flip(v);
+                    r.headers.insert(h, HeaderValue::from_str(&back).unwrap());
+                }
+            }
+            None
+        }),
+        on_response: Box::new(|_, resp| {
+            if let Some(v) = resp.headers.get(header::ETAG).and_then(|v| v.to_str().ok()) {
+                let other = flip(v);
+                resp.headers
+                    .insert(header::ETAG, HeaderValue::from_str(&other).unwrap());
+            }
+            if let Some(b) = resp.body.as_mut() {
+                each_object(b, &|m| {
+                    if let Some(Value::String(v)) = m.get_mut("version") {
+                        *v = flip(v);
+                    }
+                });
+            }
+        }),
+    };
+    let r = run(change, suites(&["suites/rfc/etag.yaml"]), &[]);
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    assert!(count(&r, Outcome::Passed) > 3, "the ETag suite ran");
+}
