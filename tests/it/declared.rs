@@ -1684,3 +1684,22 @@ fn etags_strong_or_weak_pass() {
     assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
     assert!(count(&r, Outcome::Passed) > 3, "the ETag suite ran");
 }
+
+#[test]
+fn responses_typed_application_json_are_advice_only() {
+    // RFC 7644 §8.1 registers application/scim+json and §3.1 says SCIM
+    // uses it; application/json is JSON all the same, and Entra and Okta
+    // read it: advice where the media type is the point, nothing elsewhere.
+    let change = Change::response(|_, resp| {
+        if resp.body.is_some() {
+            resp.headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
+        }
+    });
+    let r = run(change, suites(EVERY_SUITE_DIR), &[]);
+    assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+    let st = step(&r, "rfc-media-type::resource-media-type");
+    assert_eq!(st.outcome, Outcome::Advisory, "{:?}", st.findings);
+}
