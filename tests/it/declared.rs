@@ -1703,3 +1703,70 @@ fn responses_typed_application_json_are_advice_only() {
     let st = step(&r, "rfc-media-type::resource-media-type");
     assert_eq!(st.outcome, Outcome::Advisory, "{:?}", st.findings);
 }
+
+#[test]
+fn a_server_holding_other_data_passes_and_keeps_it() {
+    // A vendor's staging tenant is not empty: 120 users and 30 groups that
+    // are not scimitar's (more than Okta's 100-a-page import). Every suite
+    // still passes, and all of them are still there afterwards.
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let (url, server) = start(Change::response(|_, _| {})).await;
+        let upstream = format!("http://{}/scim/v2", server.addr);
+        let http = reqwest::Client::new();
+        let post = |path: &'static str, body: Value| {
+            let (http, upstream) = (http.clone(), upstream.clone());
+            async move {
+                let r = http
+                    .post(format!("{upstream}{path}"))
+                    .bearer_auth(TOKEN)
+                    .header(header::CONTENT_TYPE, SCIM)
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .expect("the reference server answers");
+                assert_eq!(r.status().as_u16(), 201);
+            }
+        };
+        for i in 0..120 {
+            post(
+                "/Users",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                       "userName": format!("existing-{i:03}@customer.example"),
+                       "name": {"givenName": "Existing", "familyName": format!("{i}")},
+                       "active": i % 7 != 0}),
+            )
+            .await;
+        }
+        for i in 0..30 {
+            post(
+                "/Groups",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                       "displayName": format!("Existing group {i}")}),
+            )
+            .await;
+        }
+        let mut cfg = HttpConfig::new(url.parse().expect("url"));
+        cfg.auth = Auth::Bearer(TOKEN.into());
+        let client = Arc::new(Client::new(cfg).expect("client"));
+        let r = Run::new(suites(EVERY_SUITE_DIR))
+            .jobs(4)
+            .execute(client)
+            .await
+            .expect("discovery");
+        assert!(failures(&r).is_empty(), "{:#?}", failures(&r));
+        assert!(!r.has_leftovers());
+        for (list, want) in [("Users", 120), ("Groups", 30)] {
+            let body: Value = http
+                .get(format!("{upstream}/{list}?count=0"))
+                .bearer_auth(TOKEN)
+                .send()
+                .await
+                .expect("the reference server answers")
+                .json()
+                .await
+                .expect("a ListResponse");
+            assert_eq!(body["totalResults"], json!(want), "{list}: {body}");
+        }
+    });
+}
