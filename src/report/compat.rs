@@ -336,13 +336,12 @@ impl Profile<'_> {
             .is_some_and(|l| l.outcome == LookupOutcome::Unchecked)
     }
 
-    /// The coverage cell: `48/48` for a profile, `3 steps` for custom suites.
+    /// The coverage cell: `48/48` for a profile, `2/3 selected` (checked of
+    /// selected) for suites that are not a profile.
     pub fn coverage_cell(&self) -> String {
         if self.custom {
-            format!(
-                "{} of {} selected",
-                self.coverage.checked, self.coverage.total
-            )
+            // Custom suites are measured on what was selected, not a plan.
+            format!("{}/{} selected", self.coverage.checked, self.coverage.total)
         } else {
             format!("{}/{}", self.coverage.checked, self.coverage.total)
         }

@@ -297,7 +297,7 @@ steps:
         md_row(&md, "Custom suites (idp: rfc)")[1..],
         [
             "✅ passed (not an IdP verdict)",
-            "2 of 2 selected",
+            "2/2 selected",
             "2",
             "0",
             "0",
