@@ -4,8 +4,6 @@
 
 use std::fmt::Write as _;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
-
 use super::{Evidence, Judged, Level, Proved, Status};
 use crate::report::html::esc;
 use crate::report::markdown::{fence, inline};
@@ -223,36 +221,59 @@ pub fn json(e: &Evidence) -> Result<String, serde_json::Error> {
 
 /// JUnit XML: one test case per requirement; failed ones fail, the ones not
 /// checked here or left to the tenant are skipped with the reason.
-pub fn junit(e: &Evidence) -> Result<String, quick_junit::SerializeError> {
-    let mut report = Report::new(format!("scimitar certify {}", e.programme));
-    let mut ts = TestSuite::new(e.programme.as_str());
+/// JUnit XML, one test case per requirement, in the same junit-10 shape as
+/// `run --junit` (`tests/data/junit.xsd`): failed requirements are
+/// `<failure>`, those not checked or left to the tenant `<skipped>`.
+pub fn junit(e: &Evidence) -> String {
+    use crate::report::junit::{attr, text};
+    let count = |s: Status| e.requirements.iter().filter(|j| j.status == s).count();
+    let failures = count(Status::Fail);
+    let skipped = count(Status::NotChecked) + count(Status::InTenant);
+    let tests = e.requirements.len();
+    let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        x,
+        "<testsuites name=\"scimitar certify {}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\">",
+        attr(&e.programme)
+    );
+    let _ = writeln!(
+        x,
+        "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" timestamp=\"{}\">",
+        attr(&e.programme),
+        attr(&e.started)
+    );
     for j in &e.requirements {
-        let status = match j.status {
-            Status::Pass => TestCaseStatus::success(),
+        let _ = write!(
+            x,
+            "    <testcase name=\"{}\" classname=\"{}\">",
+            attr(&format!("{} {}", j.requirement.id, j.requirement.text)),
+            attr(&format!("certify.{}", e.programme))
+        );
+        match j.status {
+            Status::Pass => {}
             Status::Fail => {
-                let mut c = TestCaseStatus::non_success(NonSuccessKind::Failure);
-                c.set_message(j.note.as_str());
                 let detail: Vec<String> = j
                     .proof_steps
                     .iter()
                     .filter_map(|p| p.explanation.clone())
                     .collect();
-                c.set_description(detail.join("\n"));
-                c
+                let _ = write!(
+                    x,
+                    "\n      <failure message=\"{}\" type=\"scimitar.certify\">{}</failure>\n    ",
+                    attr(&j.note),
+                    text(&detail.join("\n"))
+                );
             }
             Status::NotChecked | Status::InTenant => {
-                let mut c = TestCaseStatus::skipped();
-                c.set_message(format!("{}: {}", j.status.label(), j.note));
-                c
+                let _ = write!(
+                    x,
+                    "\n      <skipped message=\"{}\"/>\n    ",
+                    attr(&format!("{}: {}", j.status.label(), j.note))
+                );
             }
-        };
-        let mut tc = TestCase::new(
-            format!("{} {}", j.requirement.id, j.requirement.text),
-            status,
-        );
-        tc.set_classname(format!("certify.{}", e.programme));
-        ts.add_test_case(tc);
+        }
+        x.push_str("</testcase>\n");
     }
-    report.add_test_suite(ts);
-    report.to_string()
+    x.push_str("  </testsuite>\n</testsuites>\n");
+    x
 }

@@ -252,7 +252,7 @@ fn first_line(st: &StepResult) -> String {
 
 /// Text content: XML escapes, and no character XML 1.0 forbids (a server
 /// may send control bytes; they become U+FFFD).
-fn text(s: &str) -> String {
+pub(crate) fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -268,7 +268,7 @@ fn text(s: &str) -> String {
 }
 
 /// An attribute value: text escapes plus quotes, and line breaks kept.
-fn attr(s: &str) -> String {
+pub(crate) fn attr(s: &str) -> String {
     text(s)
         .replace('"', "&quot;")
         .replace('\n', "&#10;")

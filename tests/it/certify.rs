@@ -16,6 +16,16 @@ fn requirement<'a>(ev: &'a Value, id: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no requirement {id}"))
 }
 
+/// Panics unless `junit` follows `tests/data/junit.xsd`.
+fn valid_junit(junit: &str) {
+    let xsd =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/junit.xsd"))
+            .unwrap();
+    if let Err(e) = crate::verdicts::xsd::validate(&xsd, junit) {
+        panic!("the certify JUnit does not validate: {e}\n{junit}");
+    }
+}
+
 fn bundle(dir: &Path, programme: &str) -> Value {
     for ext in ["md", "html", "json", "junit.xml"] {
         let p = dir.join(format!("certify-{programme}.{ext}"));
@@ -93,7 +103,17 @@ fn entra_gallery_bundle_against_the_reference_server() {
     assert!(md.contains("to check in the tenant"));
     let junit =
         std::fs::read_to_string(out_dir.path().join("certify-entra-gallery.junit.xml")).unwrap();
+    // The same junit-10 shape as `run --junit`, checked against the same schema.
+    valid_junit(&junit);
     let doc = roxmltree::Document::parse(&junit).unwrap();
+    let skipped = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("skipped"))
+        .count();
+    assert!(
+        skipped > 0,
+        "in-tenant requirements are skipped cases: {junit}"
+    );
     let cases = doc
         .descendants()
         .filter(|n| n.has_tag_name("testcase"))
@@ -140,6 +160,13 @@ fn a_failing_mandatory_requirement_fails_the_precheck() {
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let ev = bundle(out_dir.path(), "entra-gallery");
     assert_eq!(requirement(&ev, "zero-results")["status"], "fail");
+    let junit =
+        std::fs::read_to_string(out_dir.path().join("certify-entra-gallery.junit.xml")).unwrap();
+    valid_junit(&junit);
+    assert!(
+        junit.contains("<failure message=") && junit.contains("zero-results"),
+        "{junit}"
+    );
     assert!(
         stdout.contains("not ready: a mandatory requirement fails"),
         "{stdout}"
