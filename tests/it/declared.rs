@@ -5,192 +5,28 @@
 //! pass, and a *fault* must fail the step named for it.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use scimitar::http::{Auth, Client, HttpConfig};
 use scimitar::results::{Outcome, RunResult, StepResult};
 use scimitar::runner::Run;
-use scimitar::server::{RunningServer, ServerConfig, spawn};
 use serde_json::{Value, json};
+
+use crate::support::proxy::{Hooks, Proxied, Req, Resp, start_with};
 
 const TOKEN: &str = "declared-token";
 const SCIM: &str = "application/scim+json";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 
-/// A request on its way to the reference server.
-struct Req {
-    method: Method,
-    /// Below `/scim/v2`: `/Users/abc`.
-    path: String,
-    query: Vec<(String, String)>,
-    headers: HeaderMap,
-    body: Option<Value>,
-}
-
-impl Req {
-    fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn is_item(&self, collection: &str) -> bool {
-        self.path
-            .strip_prefix(collection)
-            .is_some_and(|rest| rest.len() > 1 && !rest[1..].contains('/'))
-    }
-}
-
-/// A response on its way back.
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    body: Option<Value>,
-    /// A non-JSON body: text and content type.
-    raw: Option<(String, &'static str)>,
-}
-
-type OnRequest = Box<dyn Fn(&mut Req) -> Option<Resp> + Send + Sync>;
-type OnResponse = Box<dyn Fn(&Req, &mut Resp) + Send + Sync>;
-
 /// What the proxy changes: the request (or answers it itself), then the response.
-struct Change {
-    on_request: OnRequest,
-    on_response: OnResponse,
-}
+type Change = Hooks;
 
-impl Change {
-    fn response(f: impl Fn(&Req, &mut Resp) + Send + Sync + 'static) -> Change {
-        Change {
-            on_request: Box::new(|_| None),
-            on_response: Box::new(f),
-        }
-    }
-
-    fn request(f: impl Fn(&mut Req) -> Option<Resp> + Send + Sync + 'static) -> Change {
-        Change {
-            on_request: Box::new(f),
-            on_response: Box::new(|_, _| {}),
-        }
-    }
-}
-
-struct Proxy {
-    change: Change,
-    upstream: String,
-    http: reqwest::Client,
-}
-
-async fn forward(
-    State(p): State<Arc<Proxy>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let query = uri
-        .query()
-        .map(|q| {
-            reqwest::Url::parse(&format!("http://x/?{q}"))
-                .expect("query")
-                .query_pairs()
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut req = Req {
-        method,
-        path: uri
-            .path()
-            .strip_prefix("/scim/v2")
-            .unwrap_or(uri.path())
-            .to_string(),
-        query,
-        headers,
-        body: serde_json::from_slice(&body).ok(),
-    };
-    let mut resp = match (p.change.on_request)(&mut req) {
-        Some(r) => r,
-        None => send(&p, &req).await,
-    };
-    (p.change.on_response)(&req, &mut resp);
-    let (bytes, ct) = match (&resp.raw, &resp.body) {
-        (Some((t, ct)), _) => (t.clone().into_bytes(), Some(*ct)),
-        (None, Some(v)) => (serde_json::to_vec(v).expect("json"), None),
-        (None, None) => (Vec::new(), None),
-    };
-    let mut out = Response::new(Body::from(bytes));
-    *out.status_mut() = StatusCode::from_u16(resp.status).expect("status");
-    *out.headers_mut() = resp.headers;
-    if let Some(ct) = ct {
-        out.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(ct));
-    }
-    out
-}
-
-async fn send(p: &Proxy, req: &Req) -> Resp {
-    let mut url = reqwest::Url::parse(&format!("{}/scim/v2{}", p.upstream, req.path)).expect("url");
-    if !req.query.is_empty() {
-        url.query_pairs_mut().extend_pairs(&req.query);
-    }
-    let mut b = p.http.request(req.method.clone(), url);
-    for (k, v) in &req.headers {
-        if k != header::HOST && k != header::CONTENT_LENGTH {
-            b = b.header(k, v);
-        }
-    }
-    if let Some(v) = &req.body {
-        b = b
-            .header(header::CONTENT_TYPE, SCIM)
-            .body(serde_json::to_vec(v).expect("json"));
-    }
-    let r = b.send().await.expect("the reference server answers");
-    let status = r.status().as_u16();
-    let mut headers = r.headers().clone();
-    headers.remove(header::CONTENT_LENGTH);
-    headers.remove(header::TRANSFER_ENCODING);
-    let bytes = r.bytes().await.unwrap_or_default();
-    Resp {
-        status,
-        headers,
-        body: serde_json::from_slice(&bytes).ok(),
-        raw: None,
-    }
-}
-
-/// A reference server behind a proxy making `change`; the proxy's base URL.
-async fn start(change: Change) -> (String, RunningServer) {
-    let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
-    let server = spawn(
-        addr,
-        ServerConfig {
-            token: Some(TOKEN.into()),
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .expect("reference server");
-    let proxy = Arc::new(Proxy {
-        change,
-        upstream: format!("http://{}", server.addr),
-        http: reqwest::Client::new(),
-    });
-    let app = axum::Router::new().fallback(forward).with_state(proxy);
-    let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
-    let url = format!("http://{}/scim/v2", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, server)
+/// A reference server behind a proxy making `change`.
+async fn start(change: Change) -> Proxied {
+    start_with(change, Some(TOKEN)).await
 }
 
 /// Every built-in profile's suites, and the RFC's.
@@ -215,8 +51,8 @@ fn suites(dirs: &[&str]) -> Vec<scimitar::suite::Suite> {
 fn run(change: Change, suites: Vec<scimitar::suite::Suite>, only: &[&str]) -> RunResult {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let (url, _server) = start(change).await;
-        let mut cfg = HttpConfig::new(url.parse().expect("url"));
+        let proxied = start(change).await;
+        let mut cfg = HttpConfig::new(proxied.url.parse().expect("url"));
         cfg.auth = Auth::Bearer(TOKEN.into());
         let client = Arc::new(Client::new(cfg).expect("client"));
         let selection: Option<HashSet<(String, String)>> = (!only.is_empty()).then(|| {
@@ -308,7 +144,7 @@ fn resources(body: &mut Value) -> Vec<&mut Value> {
 }
 
 fn on_resources(req: &Req, resp: &mut Resp, f: &dyn Fn(&mut Value)) {
-    let scim = req.path.starts_with("/Users") || req.path.starts_with("/Groups");
+    let scim = req.scim_path().starts_with("/Users") || req.scim_path().starts_with("/Groups");
     if let (true, Some(b)) = (scim, resp.body.as_mut()) {
         for r in resources(b) {
             f(r);
@@ -356,7 +192,7 @@ fn without_enterprise() -> Change {
             let Some(b) = resp.body.as_mut() else {
                 return;
             };
-            match req.path.as_str() {
+            match req.scim_path() {
                 "/ResourceTypes" => each_object(b, &|m| {
                     m.remove("schemaExtensions");
                 }),
@@ -573,7 +409,7 @@ fn shuffled_unsorted_lists_pass() {
         on_request: Box::new(|r| {
             // Fetch the whole set; the proxy pages it itself.
             if r.method == Method::GET
-                && (r.path == "/Users" || r.path == "/Groups")
+                && (r.scim_path() == "/Users" || r.scim_path() == "/Groups")
                 && r.param("sortBy").is_none()
             {
                 let start = r.param("startIndex").unwrap_or("1").to_string();
@@ -597,7 +433,7 @@ fn shuffled_unsorted_lists_pass() {
             let Some(b) = resp.body.as_mut() else {
                 return;
             };
-            if req.path.starts_with("/Users") || req.path.starts_with("/Groups") {
+            if req.scim_path().starts_with("/Users") || req.scim_path().starts_with("/Groups") {
                 each_object(b, &|m| {
                     for k in ["members", "emails"] {
                         if let Some(Value::Array(a)) = m.get_mut(k) {
@@ -722,7 +558,7 @@ fn a_put_that_drops_display_name_fails() {
 fn an_html_page_for_a_non_uuid_id_fails() {
     let (o, why) = outcome_under(
         Change::request(|r| {
-            let id = r.path.rsplit('/').next().unwrap_or("");
+            let id = r.scim_path().rsplit('/').next().unwrap_or("");
             (r.is_item("/Users") && uuid::Uuid::parse_str(id).is_err()).then(|| {
                 html(
                     500,
@@ -744,7 +580,7 @@ fn a_member_added_twice_listed_twice_fails() {
     let change = Change {
         on_request: Box::new(move |r| {
             if r.method == Method::PATCH && r.is_item("/Groups") {
-                let gid = r.path.rsplit('/').next().unwrap_or("").to_string();
+                let gid = r.scim_path().rsplit('/').next().unwrap_or("").to_string();
                 for op in r
                     .body
                     .as_ref()
@@ -771,7 +607,7 @@ fn a_member_added_twice_listed_twice_fails() {
             if req.method != Method::GET || !req.is_item("/Groups") {
                 return;
             }
-            let gid = req.path.rsplit('/').next().unwrap_or("");
+            let gid = req.scim_path().rsplit('/').next().unwrap_or("");
             let dups = dup.lock().expect("dup").clone();
             if let Some(members) = resp
                 .body
@@ -813,8 +649,8 @@ fn an_id_shared_by_a_user_and_a_group_fails() {
     let (o, why) = outcome_under(
         Change::request(|r| {
             if r.method == Method::GET && r.is_item("/Groups") {
-                let id = r.path.rsplit('/').next().unwrap_or("").to_string();
-                r.path = format!("/Users/{id}");
+                let id = r.scim_path().rsplit('/').next().unwrap_or("").to_string();
+                r.path = format!("/scim/v2/Users/{id}");
             }
             None
         }),
@@ -891,7 +727,7 @@ fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
                 })
         }),
         on_response: Box::new(|req, resp| {
-            if req.path == "/Schemas"
+            if req.scim_path() == "/Schemas"
                 && let Some(b) = resp.body.as_mut()
             {
                 each_object(b, &|m| {
@@ -939,7 +775,7 @@ fn refusing_enterprise(detail: &'static str) -> Change {
     Change {
         on_request: Box::new(move |r| {
             let sends = r.method == Method::POST
-                && r.path == "/Users"
+                && r.scim_path() == "/Users"
                 && r.body.as_ref().is_some_and(|b| b.get(ENTERPRISE).is_some());
             if sends {
                 return Some(Resp {
@@ -1001,7 +837,7 @@ fn without_schemas_published_rfc_7643_judges() {
     let lenient = without_enterprise();
     let change = Change {
         on_request: Box::new(move |r| {
-            if r.path.starts_with("/Schemas") {
+            if r.scim_path().starts_with("/Schemas") {
                 return Some(Resp {
                     status: 404,
                     headers: HeaderMap::new(),
@@ -1052,7 +888,7 @@ fn user_name_filters_cannot_be_declared_away() {
                     })
             }),
             on_response: Box::new(|req, resp| {
-                if req.path == "/Schemas"
+                if req.scim_path() == "/Schemas"
                     && let Some(b) = resp.body.as_mut()
                 {
                     each_object(b, &|m| {
@@ -1075,8 +911,8 @@ fn bulk_creates_are_cleaned_up_whatever_host_their_location_names() {
     // Bulk `location`s; what those operations created is still deleted.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let (url, server) = start(Change::response(|req, resp| {
-            if req.path.eq_ignore_ascii_case("/Bulk")
+        let proxied = start(Change::response(|req, resp| {
+            if req.scim_path().eq_ignore_ascii_case("/Bulk")
                 && let Some(ops) = resp
                     .body
                     .as_mut()
@@ -1092,7 +928,7 @@ fn bulk_creates_are_cleaned_up_whatever_host_their_location_names() {
             }
         }))
         .await;
-        let mut cfg = HttpConfig::new(url.parse().expect("url"));
+        let mut cfg = HttpConfig::new(proxied.url.parse().expect("url"));
         cfg.auth = Auth::Bearer(TOKEN.into());
         let client = Arc::new(Client::new(cfg).expect("client"));
         let r = Run::new(suites(&["suites/rfc/bulk.yaml"]))
@@ -1114,7 +950,7 @@ fn bulk_creates_are_cleaned_up_whatever_host_their_location_names() {
         let http = reqwest::Client::new();
         for list in ["Users", "Groups"] {
             let body: Value = http
-                .get(format!("http://{}/scim/v2/{list}", server.addr))
+                .get(format!("{}/{list}", proxied.upstream))
                 .bearer_auth(TOKEN)
                 .send()
                 .await
@@ -1143,7 +979,7 @@ fn scim_error(status: u16, scim_type: &str) -> Resp {
 
 /// The server says `filter.supported: false` in /ServiceProviderConfig.
 fn declare_no_filter(req: &Req, resp: &mut Resp) {
-    if req.path == "/ServiceProviderConfig"
+    if req.scim_path() == "/ServiceProviderConfig"
         && let Some(b) = resp.body.as_mut()
     {
         b["filter"]["supported"] = json!(false);
@@ -1306,9 +1142,17 @@ fn rfc_suites_alone_do_not_check_the_lookup() {
 /// proxy making `change`, in a fresh folder (returned, for the reports).
 fn cli_through(change: Change, args: &[&str]) -> (crate::support::Output, tempfile::TempDir) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let (url, _server) = rt.block_on(start(change));
+    let proxied = rt.block_on(start(change));
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut all = vec!["run", "--url", &url, "--token", TOKEN, "--suite", "builtin"];
+    let mut all = vec![
+        "run",
+        "--url",
+        &proxied.url,
+        "--token",
+        TOKEN,
+        "--suite",
+        "builtin",
+    ];
     all.extend_from_slice(args);
     let out = crate::support::scimitar(dir.path(), &all);
     (out, dir)
@@ -1406,7 +1250,7 @@ fn a_capture_of_an_undeclared_attribute_skips_its_dependants_instead_of_failing(
     // that capture finds nothing, which is advice, and the comparison that
     // needs it is skipped, not failed.
     let hide_title = Change::response(|req, resp| {
-        if req.path.starts_with("/Schemas")
+        if req.scim_path().starts_with("/Schemas")
             && let Some(b) = resp.body.as_mut()
         {
             each_object(b, &|m| {
@@ -1442,7 +1286,7 @@ fn a_server_refusing_what_the_lookup_sends_first_gets_the_bare_minimum() {
     // IdP-like body is refused, the bare userName is not.
     let strict = Change::request(|r| {
         (r.method == Method::POST
-            && r.path == "/Users"
+            && r.scim_path() == "/Users"
             && r.body.as_ref().is_some_and(|b| b.get("emails").is_some()))
         .then(|| scim_error(400, "invalidValue"))
     });
@@ -1506,7 +1350,8 @@ fn a_server_that_returns_small_pages_passes() {
     // 2), and a count above its maximum (here 100) gets fewer. Suites that
     // need a whole result ask for it; nothing may fail on paging alone.
     let small = Change::request(|r| {
-        let list = r.method == Method::GET && (r.path == "/Users" || r.path == "/Groups");
+        let list =
+            r.method == Method::GET && (r.scim_path() == "/Users" || r.scim_path() == "/Groups");
         if list {
             let count = match r.param("count").map(|c| c.parse::<i64>()) {
                 None => Some(2),
@@ -1711,8 +1556,8 @@ fn a_server_holding_other_data_passes_and_keeps_it() {
     // still passes, and all of them are still there afterwards.
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
-        let (url, server) = start(Change::response(|_, _| {})).await;
-        let upstream = format!("http://{}/scim/v2", server.addr);
+        let proxied = start(Change::response(|_, _| {})).await;
+        let (url, upstream) = (proxied.url.clone(), proxied.upstream.clone());
         let http = reqwest::Client::new();
         let post = |path: &'static str, body: Value| {
             let (http, upstream) = (http.clone(), upstream.clone());

@@ -151,6 +151,45 @@ impl Fault {
     }
 }
 
+/// The same two hooks as closures, for a test that keeps state or
+/// captures values. A [`Fault`] converts into these.
+pub struct Hooks {
+    pub on_request: RequestHook,
+    pub on_response: ResponseHook,
+}
+
+/// [`OnRequest`] as a closure.
+pub type RequestHook = Box<dyn Fn(&mut Req) -> Option<Resp> + Send + Sync>;
+/// [`OnResponse`] as a closure.
+pub type ResponseHook = Box<dyn Fn(&Req, &mut Resp) + Send + Sync>;
+
+impl Hooks {
+    /// Only rewrites (or answers) requests.
+    pub fn request(f: impl Fn(&mut Req) -> Option<Resp> + Send + Sync + 'static) -> Hooks {
+        Hooks {
+            on_request: Box::new(f),
+            on_response: Box::new(pass_resp),
+        }
+    }
+
+    /// Only rewrites responses.
+    pub fn response(f: impl Fn(&Req, &mut Resp) + Send + Sync + 'static) -> Hooks {
+        Hooks {
+            on_request: Box::new(pass_req),
+            on_response: Box::new(f),
+        }
+    }
+}
+
+impl From<Fault> for Hooks {
+    fn from(f: Fault) -> Hooks {
+        Hooks {
+            on_request: Box::new(f.on_request),
+            on_response: Box::new(f.on_response),
+        }
+    }
+}
+
 pub fn pass_req(_: &mut Req) -> Option<Resp> {
     None
 }
@@ -169,7 +208,7 @@ pub fn error(status: u16, scim_type: &str) -> Resp {
 }
 
 struct Proxy {
-    fault: Fault,
+    hooks: Hooks,
     upstream: String,
     http: reqwest::Client,
 }
@@ -191,11 +230,11 @@ async fn forward(
         headers,
         body: serde_json::from_slice(&body).ok(),
     };
-    let mut resp = match (p.fault.on_request)(&mut req) {
+    let mut resp = match (p.hooks.on_request)(&mut req) {
         Some(r) => r,
         None => send(&p, &req, &body).await,
     };
-    (p.fault.on_response)(&req, &mut resp);
+    (p.hooks.on_response)(&req, &mut resp);
     to_response(resp)
 }
 
@@ -260,6 +299,8 @@ fn to_response(r: Resp) -> Response {
 pub struct Proxied {
     /// The proxy's SCIM base URL.
     pub url: String,
+    /// The reference server's own SCIM base URL, behind the proxy.
+    pub upstream: String,
     stop: Option<oneshot::Sender<()>>,
     _server: RunningServer,
 }
@@ -275,6 +316,11 @@ impl Drop for Proxied {
 /// Starts a reference server (asking for `token`, if given) and a proxy
 /// with `fault` in front of it, on the current tokio runtime.
 pub async fn start(fault: Fault, token: Option<&str>) -> Proxied {
+    start_with(fault.into(), token).await
+}
+
+/// [`start`] with closures for hooks.
+pub async fn start_with(hooks: Hooks, token: Option<&str>) -> Proxied {
     let addr: SocketAddr = "127.0.0.1:0".parse().expect("addr");
     let server = spawn(
         addr,
@@ -286,7 +332,7 @@ pub async fn start(fault: Fault, token: Option<&str>) -> Proxied {
     .await
     .expect("reference server");
     let proxy = Arc::new(Proxy {
-        fault,
+        hooks,
         upstream: format!("http://{}", server.addr),
         http: reqwest::Client::new(),
     });
@@ -303,6 +349,7 @@ pub async fn start(fault: Fault, token: Option<&str>) -> Proxied {
     });
     Proxied {
         url,
+        upstream: format!("http://{}/scim/v2", server.addr),
         stop: Some(stop),
         _server: server,
     }
