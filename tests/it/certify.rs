@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::proxy::{Fault, Req, Resp, pass_resp, start};
+use crate::support::proxy::{Fault, Req, Resp, start};
 use crate::support::*;
 
 fn requirement<'a>(ev: &'a Value, id: &str) -> &'a Value {
@@ -129,22 +129,17 @@ fn missing_user_is_404(req: &mut Req) -> Option<Resp> {
         .then(|| Resp::scim(404, None))
 }
 
-#[test]
-fn a_failing_mandatory_requirement_fails_the_precheck() {
+/// `scimitar certify PROGRAMME` against the reference server behind
+/// `fault`, with a static token from the environment. Returns the exit
+/// code, stdout and the folder holding the bundle.
+fn certify_through(fault: Fault, programme: &str) -> (Option<i32>, String, tempfile::TempDir) {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let proxied = rt.block_on(start(
-        Fault {
-            what: "a userName filter that finds nothing answers 404",
-            on_request: missing_user_is_404,
-            on_response: pass_resp,
-        },
-        Some("t0ken-for-certify"),
-    ));
+    let proxied = rt.block_on(start(fault, Some("t0ken-for-certify")));
     let out_dir = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimitar"))
         .args([
             "certify",
-            "entra-gallery",
+            programme,
             "--url",
             &proxied.url,
             "--token-env",
@@ -156,8 +151,20 @@ fn a_failing_mandatory_requirement_fails_the_precheck() {
         .env("CERT_TOKEN", "t0ken-for-certify")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out.status.code(), stdout, out_dir)
+}
+
+#[test]
+fn a_failing_mandatory_requirement_fails_the_precheck() {
+    let (code, stdout, out_dir) = certify_through(
+        Fault::request(
+            "a userName filter that finds nothing answers 404",
+            missing_user_is_404,
+        ),
+        "entra-gallery",
+    );
+    assert_eq!(code, Some(1), "{stdout}");
     let ev = bundle(out_dir.path(), "entra-gallery");
     assert_eq!(requirement(&ev, "zero-results")["status"], "fail");
     let junit =
@@ -178,7 +185,6 @@ fn a_failing_mandatory_requirement_fails_the_precheck() {
         !all.contains("t0ken-for-certify"),
         "the token leaked into the bundle"
     );
-    drop(proxied);
 }
 
 /// A server that ignores `filter` and lists everyone.
@@ -189,33 +195,9 @@ fn filter_ignored(req: &mut Req) -> Option<Resp> {
 
 #[test]
 fn an_ignored_user_name_filter_fails_the_okta_precheck() {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let proxied = rt.block_on(start(
-        Fault {
-            what: "filter ignored",
-            on_request: filter_ignored,
-            on_response: pass_resp,
-        },
-        Some("t0ken-for-certify"),
-    ));
-    let out_dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimitar"))
-        .args([
-            "certify",
-            "okta-oin",
-            "--url",
-            &proxied.url,
-            "--token-env",
-            "CERT_TOKEN",
-            "--out",
-            out_dir.path().to_str().unwrap(),
-        ])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("CERT_TOKEN", "t0ken-for-certify")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let (code, stdout, out_dir) =
+        certify_through(Fault::request("filter ignored", filter_ignored), "okta-oin");
+    assert_eq!(code, Some(1), "{stdout}");
     let ev = bundle(out_dir.path(), "okta-oin");
     let r = requirement(&ev, "username-lookup");
     assert_eq!(r["status"], "fail", "{r}");
@@ -228,5 +210,4 @@ fn an_ignored_user_name_filter_fails_the_okta_precheck() {
     );
     let proof = r["proof_steps"].as_array().unwrap();
     assert_eq!(proof.last().unwrap()["outcome"], "failed", "{r}");
-    drop(proxied);
 }
