@@ -695,12 +695,7 @@ fn accepts_application_json_judges_the_media_type_not_optional_attributes() {
             r.headers
                 .get(header::CONTENT_TYPE)
                 .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
-                .then(|| Resp {
-                    status: 415,
-                    headers: HeaderMap::new(),
-                    body: None,
-                    raw: None,
-                })
+                .then(|| Resp::empty(415))
         }),
         "rfc-media-type::accepts-application-json",
     );
@@ -716,27 +711,9 @@ fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
         on_request: Box::new(|r| {
             r.param("filter")
                 .is_some_and(|f| f.contains("active"))
-                .then(|| Resp {
-                    status: 400,
-                    headers: HeaderMap::new(),
-                    body: Some(
-                        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-                        "status": "400", "scimType": "invalidFilter"}),
-                    ),
-                    raw: None,
-                })
+                .then(|| scim_error(400, "invalidFilter"))
         }),
-        on_response: Box::new(|req, resp| {
-            if req.scim_path() == "/Schemas"
-                && let Some(b) = resp.body.as_mut()
-            {
-                each_object(b, &|m| {
-                    if m.get("name") == Some(&json!("active")) {
-                        m.insert("filterable".into(), json!(false));
-                    }
-                });
-            }
-        }),
+        on_response: Box::new(declared_not_filterable("active")),
     };
     let r = run(
         not_filterable(),
@@ -756,12 +733,7 @@ fn a_filter_on_an_attribute_declared_not_filterable_is_not_judged() {
         Change::request(|r| {
             r.param("filter")
                 .is_some_and(|f| f.contains("active"))
-                .then(|| Resp {
-                    status: 400,
-                    headers: HeaderMap::new(),
-                    body: None,
-                    raw: None,
-                })
+                .then(|| Resp::empty(400))
         }),
         "rfc-filters::boolean-eq-true",
     );
@@ -877,27 +849,9 @@ fn user_name_filters_cannot_be_declared_away() {
             on_request: Box::new(|r| {
                 r.param("filter")
                     .is_some_and(|f| f.starts_with("userName eq"))
-                    .then(|| Resp {
-                        status: 400,
-                        headers: HeaderMap::new(),
-                        body: Some(
-                            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-                            "status": "400", "scimType": "invalidFilter"}),
-                        ),
-                        raw: None,
-                    })
+                    .then(|| scim_error(400, "invalidFilter"))
             }),
-            on_response: Box::new(|req, resp| {
-                if req.scim_path() == "/Schemas"
-                    && let Some(b) = resp.body.as_mut()
-                {
-                    each_object(b, &|m| {
-                        if m.get("name") == Some(&json!("userName")) {
-                            m.insert("filterable".into(), json!(false));
-                        }
-                    });
-                }
-            }),
+            on_response: Box::new(declared_not_filterable("userName")),
         },
         "rfc-filters::eq",
     );
@@ -964,6 +918,21 @@ fn bulk_creates_are_cleaned_up_whatever_host_their_location_names() {
 }
 
 // ------------------------------------------------------- the userName lookup
+
+/// A `/Schemas` that declares the attribute `name` `filterable: false`.
+fn declared_not_filterable(name: &'static str) -> impl Fn(&Req, &mut Resp) + Send + Sync {
+    move |req, resp| {
+        if req.scim_path() == "/Schemas"
+            && let Some(b) = resp.body.as_mut()
+        {
+            each_object(b, &|m| {
+                if m.get("name") == Some(&json!(name)) {
+                    m.insert("filterable".into(), json!(false));
+                }
+            });
+        }
+    }
+}
 
 fn scim_error(status: u16, scim_type: &str) -> Resp {
     Resp {
