@@ -679,14 +679,8 @@ fn definition<'d>(
         // The resource, or the extension object: its schema's attributes.
         (None, Some(u)) => Ok(d.schema(u).map(|s| DeclaredAttr {
             name: s.id.clone(),
-            multi_valued: false,
-            required: false,
-            case_exact: false,
-            mutability: None,
-            returned: None,
-            uniqueness: None,
-            filterable: None,
             sub_attributes: s.attributes.clone(),
+            ..DeclaredAttr::default()
         })),
         (None, None) => Ok(None),
     }

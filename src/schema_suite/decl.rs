@@ -1,9 +1,11 @@
 //! What a server declares, read from its `/Schemas` and `/ResourceTypes`
-//! answers, with the RFC 7643 §2.2 defaults for what it leaves out.
+//! answers (by [`crate::scim::declared`], which judging reads them with
+//! too), with the RFC 7643 §2.2 defaults filled in for what it leaves out.
 
 use serde_json::Value;
 
 use super::GenError;
+use crate::scim::declared::{self, DeclaredAttr};
 
 /// One attribute or sub-attribute declaration (RFC 7643 §7).
 #[derive(Debug, Clone, PartialEq)]
@@ -27,38 +29,22 @@ pub struct Attr {
 }
 
 impl Attr {
-    fn parse(v: &Value) -> Option<Attr> {
-        let s = |k: &str, d: &str| v.get(k).and_then(Value::as_str).unwrap_or(d).to_string();
-        let b = |k: &str| v.get(k).and_then(Value::as_bool).unwrap_or(false);
-        let list = |k: &str| -> Vec<String> {
-            v.get(k)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|x| x.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let name = v.get("name").and_then(Value::as_str)?.to_string();
-        let subs = v
-            .get("subAttributes")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Attr::parse).collect())
-            .unwrap_or_default();
-        Some(Attr {
-            name,
-            ty: s("type", "string"),
-            multi: b("multiValued"),
-            required: b("required"),
-            case_exact: b("caseExact"),
-            mutability: s("mutability", "readWrite"),
-            returned: s("returned", "default"),
-            uniqueness: s("uniqueness", "none"),
-            canonical: list("canonicalValues"),
-            reference_types: list("referenceTypes"),
-            subs,
-        })
+    /// The declaration with RFC 7643 §2.2's defaults for what it does not say.
+    fn with_defaults(a: &DeclaredAttr) -> Attr {
+        let or = |v: &Option<String>, d: &str| v.clone().unwrap_or_else(|| d.to_string());
+        Attr {
+            name: a.name.clone(),
+            ty: or(&a.ty, "string"),
+            multi: a.multi_valued,
+            required: a.required,
+            case_exact: a.case_exact,
+            mutability: or(&a.mutability, "readWrite"),
+            returned: or(&a.returned, "default"),
+            uniqueness: or(&a.uniqueness, "none"),
+            canonical: a.canonical_values.clone(),
+            reference_types: a.reference_types.clone(),
+            subs: a.sub_attributes.iter().map(Attr::with_defaults).collect(),
+        }
     }
 
     /// A client may send it (readWrite, immutable, writeOnly).
@@ -94,32 +80,13 @@ pub struct ResourceType {
     pub extensions: Vec<(String, bool)>,
 }
 
-/// The resources of a list response, a bare array, or a single resource.
-fn items(v: &Value) -> Vec<&Value> {
-    match v {
-        Value::Array(a) => a.iter().collect(),
-        Value::Object(m) => match m.get("Resources") {
-            Some(Value::Array(a)) => a.iter().collect(),
-            Some(_) => Vec::new(),
-            None if m.contains_key("id") => vec![v],
-            None => Vec::new(),
-        },
-        _ => Vec::new(),
-    }
-}
-
+/// The schemas of a `/Schemas` answer (a list, a bare array or one schema).
 pub fn schemas(v: &Value) -> Result<Vec<Schema>, GenError> {
-    let out: Vec<Schema> = items(v)
-        .into_iter()
-        .filter_map(|s| {
-            Some(Schema {
-                id: s.get("id").and_then(Value::as_str)?.to_string(),
-                attrs: s
-                    .get("attributes")
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Attr::parse).collect())
-                    .unwrap_or_default(),
-            })
+    let out: Vec<Schema> = declared::parse_schemas(v, true)
+        .iter()
+        .map(|s| Schema {
+            id: s.id.clone(),
+            attrs: s.attributes.iter().map(Attr::with_defaults).collect(),
         })
         .collect();
     if out.is_empty() {
@@ -130,40 +97,28 @@ pub fn schemas(v: &Value) -> Result<Vec<Schema>, GenError> {
     Ok(out)
 }
 
+/// The resource types of a `/ResourceTypes` answer that have a name.
 pub fn resource_types(v: &Value) -> Result<Vec<ResourceType>, GenError> {
-    let out: Vec<ResourceType> = items(v)
+    let out: Vec<ResourceType> = declared::parse_resource_types(v, true)
         .into_iter()
-        .filter_map(|r| {
-            let name = r.get("name").and_then(Value::as_str)?.to_string();
-            let endpoint = r.get("endpoint").and_then(Value::as_str)?;
+        .filter(|r| !r.name.is_empty())
+        .map(|r| ResourceType {
             // An absolute endpoint (RFC 7643 §6 allows a URI) is reduced to its path's last segment.
-            let endpoint = format!(
+            endpoint: format!(
                 "/{}",
-                endpoint
+                r.endpoint
                     .trim_end_matches('/')
                     .rsplit('/')
                     .next()
                     .unwrap_or("")
-            );
-            Some(ResourceType {
-                name,
-                endpoint,
-                schema: r.get("schema").and_then(Value::as_str)?.to_string(),
-                extensions: r
-                    .get("schemaExtensions")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|e| {
-                                Some((
-                                    e.get("schema").and_then(Value::as_str)?.to_string(),
-                                    e.get("required").and_then(Value::as_bool).unwrap_or(false),
-                                ))
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            })
+            ),
+            extensions: r
+                .extensions
+                .iter()
+                .map(|e| (e.clone(), r.required_extensions.contains(e)))
+                .collect(),
+            name: r.name,
+            schema: r.schema,
         })
         .collect();
     if out.is_empty() {
@@ -181,7 +136,8 @@ mod tests {
 
     #[test]
     fn defaults_follow_rfc_7643_section_2_2() {
-        let a = Attr::parse(&json!({"name": "x"})).unwrap();
+        let a =
+            &schemas(&json!([{"id": "urn:x", "attributes": [{"name": "x"}]}])).unwrap()[0].attrs[0];
         assert_eq!(a.ty, "string");
         assert_eq!(a.mutability, "readWrite");
         assert_eq!(a.returned, "default");

@@ -12,7 +12,7 @@ use super::schema::{self, Attribute, Schema};
 use super::urn;
 
 /// One attribute as declared (RFC 7643 §7 "attributes").
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct DeclaredAttr {
     pub name: String,
     pub multi_valued: bool,
@@ -24,6 +24,10 @@ pub struct DeclaredAttr {
     pub uniqueness: Option<String>,
     /// Not an RFC 7643 characteristic; some servers say it.
     pub filterable: Option<bool>,
+    /// `string`, `complex`, … as declared (RFC 7643 §7 "type").
+    pub ty: Option<String>,
+    pub canonical_values: Vec<String>,
+    pub reference_types: Vec<String>,
     pub sub_attributes: Vec<DeclaredAttr>,
 }
 
@@ -45,6 +49,9 @@ impl DeclaredAttr {
             returned: Some(a.returned.as_str().to_string()),
             uniqueness: Some(a.uniqueness.as_str().to_string()),
             filterable: None,
+            ty: None,
+            canonical_values: a.canonical_values.iter().map(|v| v.to_string()).collect(),
+            reference_types: a.reference_types.iter().map(|v| v.to_string()).collect(),
             sub_attributes: a.sub_attributes.iter().map(Self::from_builtin).collect(),
         }
     }
@@ -52,6 +59,16 @@ impl DeclaredAttr {
     fn from_json(v: &Value) -> Option<DeclaredAttr> {
         let text = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         let flag = |k: &str| v.get(k).and_then(Value::as_bool);
+        let list = |k: &str| -> Vec<String> {
+            v.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         Some(DeclaredAttr {
             name: text("name")?,
             multi_valued: flag("multiValued").unwrap_or(false),
@@ -61,6 +78,9 @@ impl DeclaredAttr {
             returned: text("returned"),
             uniqueness: text("uniqueness"),
             filterable: flag("filterable"),
+            ty: text("type"),
+            canonical_values: list("canonicalValues"),
+            reference_types: list("referenceTypes"),
             sub_attributes: v
                 .get("subAttributes")
                 .and_then(Value::as_array)
@@ -116,6 +136,8 @@ pub struct DeclaredType {
     /// The core schema URN.
     pub schema: String,
     pub extensions: Vec<String>,
+    /// The extensions it marks `required: true`.
+    pub required_extensions: Vec<String>,
 }
 
 /// Where the declarations came from.
@@ -167,12 +189,14 @@ impl Declared {
                     endpoint: "/Users".into(),
                     schema: urn::USER.into(),
                     extensions: vec![urn::ENTERPRISE_USER.into()],
+                    required_extensions: Vec::new(),
                 },
                 DeclaredType {
                     name: "Group".into(),
                     endpoint: "/Groups".into(),
                     schema: urn::GROUP.into(),
                     extensions: Vec::new(),
+                    required_extensions: Vec::new(),
                 },
             ],
             schemas: [schema::user(), schema::group(), schema::enterprise_user()]
@@ -187,37 +211,16 @@ impl Declared {
     /// bare arrays). `None` when `/Schemas` declares no schema with
     /// attributes: then nothing was declared and RFC 7643 applies.
     pub fn from_server(schemas: &Value, resource_types: Option<&Value>) -> Option<Declared> {
-        let schemas: Vec<DeclaredSchema> = items(schemas)
+        let schemas: Vec<DeclaredSchema> = parse_schemas(schemas, false)
             .into_iter()
-            .filter_map(DeclaredSchema::from_json)
             .filter(|s| !s.attributes.is_empty())
             .collect();
         if schemas.is_empty() {
             return None;
         }
         let mut types: Vec<DeclaredType> = resource_types
-            .map(items)
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|t| {
-                let text = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_string);
-                Some(DeclaredType {
-                    name: text("name").unwrap_or_default(),
-                    endpoint: text("endpoint")?,
-                    schema: text("schema")?,
-                    extensions: t
-                        .get("schemaExtensions")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|e| e.get("schema").and_then(Value::as_str))
-                                .map(str::to_string)
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                })
-            })
-            .collect();
+            .map(|v| parse_resource_types(v, false))
+            .unwrap_or_default();
         if types.is_empty() {
             // No usable /ResourceTypes: the core schemas it publishes name
             // the types; published extensions of User belong to /Users.
@@ -232,6 +235,7 @@ impl Declared {
                         .filter(|s| s.id.contains(":extension:") && s.id.ends_with(":User"))
                         .map(|s| s.id.clone())
                         .collect(),
+                    required_extensions: Vec::new(),
                 });
             }
             if has(urn::GROUP) {
@@ -240,6 +244,7 @@ impl Declared {
                     endpoint: "/Groups".into(),
                     schema: urn::GROUP.into(),
                     extensions: Vec::new(),
+                    required_extensions: Vec::new(),
                 });
             }
         }
@@ -361,21 +366,64 @@ fn common() -> Vec<DeclaredAttr> {
         case_exact: false,
         mutability: None,
         returned: Some("always".into()),
-        uniqueness: None,
-        filterable: None,
-        sub_attributes: Vec::new(),
+        ..DeclaredAttr::default()
     });
     c
 }
 
-fn items(v: &Value) -> Vec<&Value> {
+/// The entries of a ListResponse or a bare array; with `bare`, also a lone
+/// resource (an object with an `id`).
+fn items(v: &Value, bare: bool) -> Vec<&Value> {
     match v {
         Value::Array(a) => a.iter().collect(),
         _ => match v.get("Resources") {
             Some(Value::Array(a)) => a.iter().collect(),
+            None if bare && v.get("id").is_some() => vec![v],
             _ => Vec::new(),
         },
     }
+}
+
+/// Every schema of a `/Schemas` body that has an id, as declared (also those
+/// without attributes). `bare` also reads a lone schema object.
+pub fn parse_schemas(v: &Value, bare: bool) -> Vec<DeclaredSchema> {
+    items(v, bare)
+        .into_iter()
+        .filter_map(DeclaredSchema::from_json)
+        .collect()
+}
+
+/// Every resource type of a `/ResourceTypes` body with an endpoint and a
+/// schema, as declared. `bare` also reads a lone resource type object.
+pub fn parse_resource_types(v: &Value, bare: bool) -> Vec<DeclaredType> {
+    items(v, bare)
+        .into_iter()
+        .filter_map(|t| {
+            let text = |k: &str| t.get(k).and_then(Value::as_str).map(str::to_string);
+            let extensions = |required_only: bool| -> Vec<String> {
+                t.get("schemaExtensions")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter(|e| {
+                                !required_only
+                                    || e.get("required").and_then(Value::as_bool) == Some(true)
+                            })
+                            .filter_map(|e| e.get("schema").and_then(Value::as_str))
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            };
+            Some(DeclaredType {
+                name: text("name").unwrap_or_default(),
+                endpoint: text("endpoint")?,
+                schema: text("schema")?,
+                extensions: extensions(false),
+                required_extensions: extensions(true),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
