@@ -19,6 +19,10 @@ pub struct Capabilities {
     pub declared: Declared,
     /// Why `declared` is RFC 7643's, when it is.
     pub schemas_note: Option<String>,
+    /// The `/Schemas` and `/ResourceTypes` bodies as answered (200 with
+    /// JSON), for what reads them beyond judging (the schema profile).
+    pub schemas_body: Option<Value>,
+    pub resource_types_body: Option<Value>,
     /// The `/ServiceProviderConfig` exchange: the run's first contact.
     pub contact: Option<crate::http::Exchange>,
 }
@@ -119,6 +123,12 @@ pub async fn discover(client: &Client) -> Result<Capabilities, HttpError> {
         .json
         .as_ref()
         .filter(|_| rt.response.status == 200);
+    caps.resource_types_body = types.cloned();
+    if let Ok(ex) = &schemas
+        && ex.response.status == 200
+    {
+        caps.schemas_body.clone_from(&ex.response.json);
+    }
     match &schemas {
         Err(e) => caps.schemas_note = Some(format!("GET /Schemas failed: {e}")),
         Ok(ex) => match (&ex.response.json, ex.response.status) {

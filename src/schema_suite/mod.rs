@@ -185,8 +185,12 @@ pub async fn for_run(
         patch: caps.get(Capability::Patch) != Some(false),
         only: Vec::new(),
     };
-    fetch_and_plan(client, &opts)
-        .await?
+    // Discovery read both already; ask again only if it could not.
+    let planned = match (&caps.schemas_body, &caps.resource_types_body) {
+        (Some(schemas), Some(rts)) => plan(schemas, rts, &opts)?,
+        _ => fetch_and_plan(client, &opts).await?,
+    };
+    planned
         .iter()
         .map(|p| p.load(in_memory_path(&p.name)))
         .collect()
